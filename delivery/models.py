@@ -1,0 +1,1 @@
+"""Result delivery (SPEC section 7): endpoints, delivery rows and attempts come with the delivery issue."""

@@ -1,0 +1,157 @@
+"""Lenient building blocks shared by the canonical models."""
+import datetime as dt
+import re
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+
+
+def is_blank(value: Any) -> bool:
+    """True for None, "", whitespace, and containers whose every leaf is blank. The client
+    libraries send empty objects/strings for everything not set (Go: "", TS: {"Name":{...""}})."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, dict):
+        return all(is_blank(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(is_blank(item) for item in value)
+    return False
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, dict) and is_blank(value):
+        return None
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if is_blank(value) else value
+
+
+def _int_or_none(value: Any) -> Any:
+    if is_blank(value):
+        return None
+    return value
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+OptionalInt = Annotated[int | None, BeforeValidator(_int_or_none)]
+
+
+def Blankable(model):  # noqa: N802 - reads like a type
+    """An optional nested object that counts as absent when all its leaves are blank."""
+    return Annotated[model | None, BeforeValidator(_blank_to_none)]
+
+
+_US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    """Accepts ISO 8601 (any fraction length, Z or offset), M/D/YYYY [h:mm[:ss]], YYYYMMDD.
+    Naive values stay naive (local to the exam location, as IRIS ScheduledTime is)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise ValueError("expected a date/time string")
+    text = value.strip()
+    date_part, _, time_part = text.partition(" ")
+    us = _US_DATE.match(date_part)
+    if us:
+        month, day, year = (int(group) for group in us.groups())
+        try:
+            base = dt.datetime(year, month, day)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a valid date") from None
+        if time_part:
+            try:
+                clock = dt.time.fromisoformat(time_part.strip()) if ":" in time_part and "M" not in time_part.upper() else dt.datetime.strptime(time_part.strip().upper(), "%I:%M %p").time()
+            except ValueError:
+                raise ValueError(f"'{text}' is not a valid date/time") from None
+            base = base.replace(hour=clock.hour, minute=clock.minute, second=clock.second)
+        return base
+    compact = _COMPACT_DATE.match(text)
+    if compact:
+        try:
+            return dt.datetime(*(int(group) for group in compact.groups()))
+        except ValueError:
+            raise ValueError(f"'{text}' is not a valid date") from None
+    iso = _FRACTION.sub(r"\1", text)
+    if iso.endswith(("Z", "z")):
+        iso = iso[:-1] + "+00:00"
+    try:
+        return dt.datetime.fromisoformat(iso)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a recognised date/time (use ISO 8601 or M/D/YYYY)") from None
+
+
+def parse_date(value: Any) -> dt.date | None:
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed is not None else None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+LooseDateTime = Annotated[dt.datetime | None, BeforeValidator(parse_datetime), PlainSerializer(_iso)]
+LooseDate = Annotated[dt.date | None, BeforeValidator(parse_date)]
+
+
+class LenientModel(BaseModel):
+    """Property names are matched case-insensitively; ``_synonyms`` maps other spellings the
+    client libraries use (lower-case key -> field alias). Unknown properties are ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore", validate_by_alias=True, validate_by_name=True, serialize_by_alias=True,
+        str_strip_whitespace=True,
+    )
+    _synonyms: ClassVar[dict[str, str]] = {}
+    _lookup_cache: ClassVar[dict[str, str] | None] = None
+
+    @classmethod
+    def _key_lookup(cls) -> dict[str, str]:
+        cached = cls.__dict__.get("_lookup_cache_own")
+        if cached is None:
+            cached = {}
+            for name, field in cls.model_fields.items():
+                alias = field.alias or name
+                cached[alias.lower()] = alias
+                cached[name.lower()] = alias
+            for synonym, alias in cls._synonyms.items():
+                cached.setdefault(synonym.lower(), alias)
+            type.__setattr__(cls, "_lookup_cache_own", cached)
+        return cached
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        lookup = cls._key_lookup()
+        folded: dict[str, Any] = {}
+        for key, value in data.items():
+            alias = lookup.get(str(key).strip().lower())
+            if alias is None:
+                continue
+            # Two spellings of one field (TS sends both Zip and PostalCode): the non-blank wins.
+            if alias in folded and not is_blank(folded[alias]):
+                continue
+            folded[alias] = value
+        return folded

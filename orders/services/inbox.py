@@ -1,0 +1,66 @@
+"""The raw inbox (R11): every inbound message is stored before it is processed. SSNs never
+reach the table (R13): channel adapters redact before calling ``inbound_store``."""
+import json
+import re
+
+from django.utils import timezone
+
+from ..models import InboundMessage, InboundStatus
+
+_SSN_KEY = re.compile(r"^(ssn|social[_ ]?security([_ ]?(number|no))?)$", re.I)
+
+
+def redact_json_ssn(body: str) -> str:
+    """Drop SSN-like properties from a JSON body. Bodies that are not JSON, or have no such
+    property, are returned unchanged (so the stored text is byte-for-byte what was sent)."""
+    if not re.search(r"ssn|social", body, re.I):
+        return body
+    try:
+        data = json.loads(body.lstrip("\ufeff"))
+    except ValueError:
+        return body
+    found = False
+
+    def scrub(node):
+        nonlocal found
+        if isinstance(node, dict):
+            for key in list(node):
+                if _SSN_KEY.match(str(key)):
+                    del node[key]
+                    found = True
+                else:
+                    scrub(node[key])
+        elif isinstance(node, list):
+            for item in node:
+                scrub(item)
+
+    scrub(data)
+    return json.dumps(data) if found else body
+
+
+def inbound_store(
+    *, channel: str, body: str, sender: str = "", message_type: str = "", control_id: str = "",
+    organization=None,
+) -> InboundMessage:
+    return InboundMessage.objects.create(
+        channel=channel, sender=sender[:200], message_type=message_type[:50], control_id=control_id[:200],
+        organization=organization, body=body, body_sha256=InboundMessage.hash_body(body),
+    )
+
+
+def inbound_finish(message: InboundMessage, *, status: str, error: str = "", order=None, organization=None) -> None:
+    message.status = status
+    message.error = error
+    message.processed_at = timezone.now()
+    message.attempts += 1
+    fields = ["status", "error", "processed_at", "attempts"]
+    if order is not None:
+        message.order = order
+        fields.append("order")
+    if organization is not None and message.organization_id is None:
+        message.organization = organization
+        fields.append("organization")
+    message.save(update_fields=fields)
+
+
+__all__ = ["InboundStatus", "inbound_finish", "inbound_store", "redact_json_ssn"]
