@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "organizations",
     "patients",
     "orders",
+    "grading",
     "delivery",
 ]
 

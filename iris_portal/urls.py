@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from orders import views as order_views
 
@@ -16,4 +16,8 @@ urlpatterns = [
     path("schemas/", order_views.schema_index, name="schema-index"),
     path("schemas/<str:name>", order_views.schema_detail, name="schema-detail"),
     path("admin/", admin.site.urls),
+    path("orders/", include("orders.urls")),
+    path("org/", include("organizations.urls")),
+    path("grading/", include("grading.urls")),
+    path("delivery/", include("delivery.urls")),
 ]

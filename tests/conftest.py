@@ -1,8 +1,20 @@
 """Test setup: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (CI), SQLite otherwise."""
 import pytest
 
+from organizations.demo import seed_demo
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
+    """Every test writes files into its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
+
+
+@pytest.fixture
+def demo(db):
+    """The seed_demo data set (Demo Health, site PC1234 in FL, one user per role)."""
+    seed_demo()
+    from organizations.models import Organization
+
+    return Organization.objects.get(name="Demo Health")

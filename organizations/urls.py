@@ -1,0 +1,5 @@
+"""URLs of the organizations app (included from iris_portal/urls.py)."""
+from django.urls import path  # noqa: F401
+
+app_name = "organizations"
+urlpatterns: list = []
