@@ -5,10 +5,11 @@ from organizations.demo import seed_demo
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Every test writes files into its own folder."""
+def _test_settings(settings, tmp_path):
+    """Every test writes files into its own folder; passwords hash fast."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

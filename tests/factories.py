@@ -95,6 +95,7 @@ class OrderFactory(DjangoModelFactory):
 
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     patient = factory.SubFactory(PatientFactory)
     site = factory.LazyAttribute(lambda o: o.patient.site)

@@ -35,10 +35,6 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if is_blank(value) else value
-
-
 def _int_or_none(value: Any) -> Any:
     if is_blank(value):
         return None
@@ -50,8 +46,15 @@ OptionalInt = Annotated[int | None, BeforeValidator(_int_or_none)]
 
 
 def Blankable(model):  # noqa: N802 - reads like a type
-    """An optional nested object that counts as absent when all its leaves are blank."""
-    return Annotated[model | None, BeforeValidator(_blank_to_none)]
+    """An optional nested object that counts as absent when all its known properties are blank
+    (unknown properties are ignored first, as the model itself would)."""
+
+    def blank_to_none(value: Any) -> Any:
+        if isinstance(value, dict):
+            return None if is_blank(model._fold_keys(value)) else value
+        return None if is_blank(value) else value
+
+    return Annotated[model | None, BeforeValidator(blank_to_none)]
 
 
 _US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")

@@ -25,9 +25,13 @@ def loads_lenient(raw: str | bytes) -> object:
         raise RequestRejected(FieldError("", "message is empty"))
     try:
         return json.loads(text)
+    except RecursionError:
+        raise RequestRejected(FieldError("", "JSON is nested too deeply")) from None
     except json.JSONDecodeError:
         try:
             return json.loads(_blank_trailing_commas(text))
+        except RecursionError:
+            raise RequestRejected(FieldError("", "JSON is nested too deeply")) from None
         except json.JSONDecodeError as exc:
             raise RequestRejected(FieldError(
                 "", f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
