@@ -1,6 +1,8 @@
 """Writes for organizations' reference data: providers by NPI, departments, cameras, sites."""
 from django.db import IntegrityError, transaction
 
+from iris_portal.ttl_cache import TTLCache
+
 from .models import Department, Device, Organization, Provider, Site
 from .npi import npi_check_digit_ok, npi_format_ok
 
@@ -28,12 +30,23 @@ def npi_problems(field: str, npi: str):
     return None, None
 
 
+_recent_providers = TTLCache(ttl_seconds=60)
+
+
+def _says_nothing_new(item: ProviderData, provider: Provider) -> bool:
+    return all(not getattr(item, f) or getattr(item, f) == getattr(provider, f) for f in ProviderData.__slots__[1:])
+
+
 def providers_upsert(data: list[ProviderData]) -> dict[str, Provider]:
-    """Providers by NPI, created when new, filled in where the message knows more. One query to
-    read, one to create, one per provider that actually changed."""
+    """Providers by NPI, created when new, filled in where the message knows more. No query when
+    every provider was seen recently with the same details (the common case: a clinic's few
+    ordering providers); else one query to read, one to create, one per provider that changed."""
     wanted = {item.npi: item for item in data}
     if not wanted:
         return {}
+    cached = {npi: _recent_providers.peek(npi) for npi in wanted}
+    if all(p is not None and _says_nothing_new(wanted[npi], p) for npi, p in cached.items()):
+        return cached
     known = {p.npi: p for p in Provider.objects.filter(npi__in=wanted)}
     missing = [npi for npi in wanted if npi not in known]
     if missing:
@@ -47,6 +60,7 @@ def providers_upsert(data: list[ProviderData]) -> dict[str, Provider]:
             for name in changed:
                 setattr(provider, name, getattr(item, name))
             provider.save(update_fields=changed)
+        _recent_providers.put(npi, provider)
     return known
 
 

@@ -1,6 +1,7 @@
 """Test setup: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (CI), SQLite otherwise."""
 import pytest
 
+from iris_portal.ttl_cache import clear_all
 from organizations.demo import seed_demo
 
 
@@ -10,6 +11,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    clear_all()  # per-process reference caches must not outlive a test's database rows
+    yield
+    clear_all()
 
 
 @pytest.fixture

@@ -142,6 +142,27 @@ class LenientModel(BaseModel):
             type.__setattr__(cls, "_lookup_cache_own", cached)
         return cached
 
+    def is_empty(self) -> bool:
+        """True when nothing was given (every field None, empty, or an empty nested object)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, LenientModel):
+                if not value.is_empty():
+                    return False
+            elif value is not None and value != [] and value != "":
+                return False
+        return True
+
+    @model_validator(mode="after")
+    def _drop_empty_children(self):
+        """A nested object whose known properties are all blank is absent (None), so the client
+        libraries' blank placeholders never count as "given"."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, LenientModel) and value.is_empty():
+                object.__setattr__(self, name, None)
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _fold_keys(cls, data: Any) -> Any:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from organizations.models import Organization, Site
+from organizations.selectors import device_by_local_id, organization_by_client_guid, site_by_local_id
 from organizations.us_states import normalize_state
 from organizations.services import (
     ProviderData, department_get_or_create, device_create, npi_problems, providers_upsert, site_create,
@@ -51,6 +52,16 @@ class _Context:
     source: str
     warnings: list[str] = field(default_factory=list)
     events: list = field(default_factory=list)
+    # (site id, department local id) -> Department; a batch shares one dict across its requests.
+    departments: dict = field(default_factory=dict)
+
+
+# Warnings whose text callers (and the batch path, orders/services/order_batch.py) rely on.
+DUPLICATE_WARNING = "duplicate submission: the order already exists; nothing changed"
+
+
+def superseded_warning(new_local_id: str) -> str:
+    return f"cancelled in favour of the new order '{new_local_id}'"
 
 
 def order_request_process(
@@ -140,7 +151,7 @@ def _organization_for(request: OrderRequest, channel_org: Organization | None) -
         guid = uuid.UUID(request.client_guid)
     except ValueError:
         raise RequestRejected(FieldError("ClientGuid", f"'{request.client_guid}' is not a GUID")) from None
-    org = Organization.objects.filter(client_guid=guid, is_active=True).first()
+    org = organization_by_client_guid(guid)
     if org is None:
         raise RequestRejected(FieldError("ClientGuid", f"unknown ClientGuid '{request.client_guid}'"))
     if channel_org is not None and channel_org.pk != org.pk:
@@ -155,24 +166,17 @@ def _organization_for(request: OrderRequest, channel_org: Organization | None) -
 def _order_new(ctx: _Context) -> Order:
     req, org = ctx.request, ctx.organization
     types = req.order.evaluation_types
-    unsubscribed = [code for code in types if code not in (org.evaluation_types or [])]
-    if unsubscribed:
-        raise RequestRejected(FieldError(
-            "Order.EvaluationTypes", f"not subscribed by this organization: {', '.join(unsubscribed)}"))
+    _check_subscribed(org, types)
     site = _site_for(ctx)
-    state = req.order.state or site.state
-    if not state:
-        raise RequestRejected(FieldError("Order.State", f"required: site '{site.local_id}' has no state"))
+    state = _exam_state(req, site)
     providers = _providers(ctx)
 
     patient = patient_find(organization=org, site=site, local_id=req.patient.local_id, for_update=True)
     existing = Order.objects.select_related("patient").filter(organization=org, local_id=req.order.local_id).first()
     if existing is not None:
-        if patient is None or existing.patient_id != patient.pk:
-            raise RequestRejected(FieldError("Order.LocalId", f"'{req.order.local_id}' is already used for another patient"))
+        _check_same_patient(req, same=patient is not None and existing.patient_id == patient.pk)
         # R6: same order id again = duplicate submission; idempotent, nothing changes.
-        ctx.events.append(order_event(EventType.ORDER_CREATION_RECEIPT, existing,
-                                      warnings=["duplicate submission: the order already exists; nothing changed"]))
+        ctx.events.append(order_event(EventType.ORDER_CREATION_RECEIPT, existing, warnings=[DUPLICATE_WARNING]))
         return existing
 
     demographics = _demographics(req.patient)
@@ -180,8 +184,7 @@ def _order_new(ctx: _Context) -> Order:
         patient = patient_create(organization=org, site=site, local_id=req.patient.local_id, demographics=demographics)
     else:
         patient_update(patient=patient, demographics=demographics)
-
-    _cancel_superseded(ctx, patient, types)
+        _cancel_superseded(ctx, patient, types)  # a new patient has no open orders
     order = Order(organization=org, patient=patient, site=site, local_id=req.order.local_id,
                   evaluation_types=types, state=state, source=ctx.source)
     _apply_order_fields(ctx, order, providers, site)
@@ -195,6 +198,28 @@ def _order_new(ctx: _Context) -> Order:
     return order
 
 
+def _check_subscribed(org: Organization, types: list[str]) -> None:
+    """An organization may only order the evaluation types it subscribes to."""
+    unsubscribed = [code for code in types if code not in (org.evaluation_types or [])]
+    if unsubscribed:
+        raise RequestRejected(FieldError(
+            "Order.EvaluationTypes", f"not subscribed by this organization: {', '.join(unsubscribed)}"))
+
+
+def _exam_state(req: OrderRequest, site: Site) -> str:
+    """R7: the submitted state, else the site's; an order without one is rejected."""
+    state = req.order.state or site.state
+    if not state:
+        raise RequestRejected(FieldError("Order.State", f"required: site '{site.local_id}' has no state"))
+    return state
+
+
+def _check_same_patient(req: OrderRequest, *, same: bool) -> None:
+    """R6: an existing order id is a duplicate submission only for the same patient."""
+    if not same:
+        raise RequestRejected(FieldError("Order.LocalId", f"'{req.order.local_id}' is already used for another patient"))
+
+
 def _cancel_superseded(ctx: _Context, patient, types: list[str]) -> None:
     """R6: an open order of the same patient and evaluation type is cancelled in favour of the new one."""
     older_ids = set(
@@ -203,7 +228,7 @@ def _cancel_superseded(ctx: _Context, patient, types: list[str]) -> None:
     for older in Order.objects.select_for_update().select_related("patient").filter(pk__in=older_ids, status__in=OPEN_STATUSES):
         _order_cancel(older)
         ctx.events.append(order_event(EventType.ORDER_CANCELLED, older, warnings=[
-            f"cancelled in favour of the new order '{ctx.request.order.local_id}'"]))
+            superseded_warning(ctx.request.order.local_id)]))
 
 
 def _order_cancel(order: Order) -> None:
@@ -216,7 +241,7 @@ def _order_cancel(order: Order) -> None:
 def _site_for(ctx: _Context) -> Site:
     req, org = ctx.request, ctx.organization
     local_id = req.site.local_id
-    site = Site.objects.filter(organization=org, local_id=local_id).first()
+    site = site_by_local_id(org, local_id)
     if site is not None:
         if not site.is_active:
             raise RequestRejected(FieldError("Site.LocalId", f"site '{local_id}' is inactive"))
@@ -234,6 +259,11 @@ def _site_for(ctx: _Context) -> Site:
 
 def _providers(ctx: _Context) -> dict:
     """Upsert every provider the request names; malformed NPIs reject, bad check digits warn."""
+    return providers_upsert(_provider_data(ctx))
+
+
+def _provider_data(ctx: _Context) -> list[ProviderData]:
+    """What the request says about each provider, one entry per NPI (no database access)."""
     req = ctx.request
     data, errors = [], []
     named = [("OrderingProvider", req.ordering_provider), ("ReferringProvider", req.referring_provider),
@@ -265,7 +295,7 @@ def _providers(ctx: _Context) -> dict:
                     setattr(merged[item.npi], name, getattr(item, name))
         else:
             merged[item.npi] = item
-    return providers_upsert(list(merged.values()))
+    return list(merged.values())
 
 
 def _demographics(patient: msg.Patient | None) -> Demographics:
@@ -305,7 +335,10 @@ def _apply_order_fields(ctx: _Context, order: Order, providers: dict, site: Site
     if o.urgent is not None:
         order.urgent = o.urgent
     if o.department_id:
-        order.department = department_get_or_create(site=site, local_id=o.department_id)
+        key = (site.pk, o.department_id)
+        if key not in ctx.departments:
+            ctx.departments[key] = department_get_or_create(site=site, local_id=o.department_id)
+        order.department = ctx.departments[key]
     if req.user_name_submitting:
         order.user_name_submitting = req.user_name_submitting
     for attr, provider in (("ordering_provider", req.ordering_provider), ("referring_provider", req.referring_provider),
@@ -332,7 +365,7 @@ def _apply_order_fields(ctx: _Context, order: Order, providers: dict, site: Site
             order.pcp_fax = pcp.fax_number or order.pcp_fax
     camera = req.camera
     if camera is not None and camera.local_id:
-        device = site.devices.filter(local_id=camera.local_id).first()
+        device = device_by_local_id(site, camera.local_id)
         if device is None and ctx.organization.allow_camera_autocreate:
             device = device_create(site=site, local_id=camera.local_id, serial_number=camera.serial_number,
                                    manufacturer=camera.manufacturer, model=camera.model,

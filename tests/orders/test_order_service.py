@@ -277,7 +277,7 @@ def test_r11_processing_failure_keeps_the_message_and_rolls_back_the_rest(demo, 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "_cancel_superseded", explode)
+    monkeypatch.setattr(service, "_apply_order_fields", explode)
     outcome = submit(nw_request(demo, order_id="FAIL", mrn="NEWPATIENT"))
     assert not outcome.success and "internal error" in outcome.error
     assert InboundMessage.objects.get(pk=outcome.inbound.pk).status == InboundStatus.FAILED
