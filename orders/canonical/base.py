@@ -28,6 +28,8 @@ def _text(value: Any) -> Any:
     if isinstance(value, int | float):
         return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
         value = value.strip()
         return value or None
     if isinstance(value, dict) and is_blank(value):

@@ -38,10 +38,20 @@ def redact_json_ssn(body: str) -> str:
     return json.dumps(data) if found else body
 
 
+def storable_text(body: str | bytes) -> str:
+    """Text a database column can hold for any input: bytes that are not UTF-8 become ``\\xNN``
+    escapes and NUL characters (which PostgreSQL text refuses) become ``\\x00``, so even garbage
+    sent to a listener is kept for inspection."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "backslashreplace")
+    return body.replace("\x00", "\\x00") if "\x00" in body else body
+
+
 def inbound_store(
-    *, channel: str, body: str, sender: str = "", message_type: str = "", control_id: str = "",
+    *, channel: str, body: str | bytes, sender: str = "", message_type: str = "", control_id: str = "",
     organization=None,
 ) -> InboundMessage:
+    body = storable_text(body)
     return InboundMessage.objects.create(
         channel=channel, sender=sender[:200], message_type=message_type[:50], control_id=control_id[:200],
         organization=organization, body=body, body_sha256=InboundMessage.hash_body(body),

@@ -29,7 +29,7 @@ from ..models import OPEN_STATUSES, InboundMessage, InboundStatus, Order, OrderE
 from ..reference import GenderContext, OrderControlCode
 from .events import events_record, order_event
 from .images import images_from_references
-from .inbox import inbound_finish, inbound_store, redact_json_ssn
+from .inbox import inbound_finish, inbound_store, redact_json_ssn, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def order_request_process(
     an HL7 sender); the message's ClientGuid must then match it."""
     with transaction.atomic():
         if inbound is None:
-            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            text = storable_text(body) if isinstance(body, bytes) else body
             if isinstance(body, OrderRequest):
                 text = body.model_dump_json(by_alias=True, exclude_none=True)
             elif isinstance(body, dict):

@@ -59,7 +59,8 @@ def test_submit_order_request_prints_events_and_exits_by_outcome(demo):
 
 
 def test_submit_order_request_never_tracebacks_on_bad_input(demo, tmp_path):
-    for content in (b"", b"\x00\x01\x02", b"null", b'{"OrderControlCode": 5}', b"[" * 5000):
+    for content in (b"", b"\x00\x01\x02", b"null", b'{"OrderControlCode": 5}', b"[" * 5000, b"\xff\xfe\x00",
+                    b'{"OrderControlCode": "NW", "Patient": {"LocalId": "a\\u0000b"}}'):
         path = tmp_path / "bad.json"
         path.write_bytes(content)
         code, events, err = run("submit_order_request", str(path))
