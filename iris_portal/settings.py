@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_tables2",
     "django_filters",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "iris_portal",
     "organizations",
     "patients",
@@ -82,8 +85,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "iris_portal.middleware.TwoFactorMiddleware",
+    "iris_portal.middleware.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "iris_portal.urls"
@@ -99,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "iris_portal.context_processors.portal",
             ],
         },
     },
@@ -159,12 +167,44 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
 # Sessions: clinic workstations are shared; expire idle sessions.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # a view that embeds itself (inline PDF) uses xframe_options_sameorigin
+
+# Security (issue 9). HTTPS settings come from the environment (behind a TLS proxy set
+# SECURE_PROXY_SSL_HEADER_ENABLED=1); `manage.py check --deploy` is clean with them set.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+IRIS_CONTENT_SECURITY_POLICY = os.environ.get(
+    "IRIS_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# Sign-in lockout (django-axes): 5 failures of one username from one address lock it for 15 min.
+AUTHENTICATION_BACKENDS = [
+    "iris_portal.auth_backends.LockoutBackend",
+    "iris_portal.auth_backends.PortalModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_VERBOSE = False
+# Two-factor (django-otp TOTP), required for organization admins and platform staff.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "IRIS Portal")
+IRIS_OTP_STRICT = env_bool("IRIS_OTP_STRICT", False)
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(3 * 24 * 3600)))
 
 # Redis: broker and cache when set; otherwise tasks run eagerly and the cache is local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -181,6 +221,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# WeasyPrint keeps ~0.2 MB per report render: recycle worker processes (issue 7).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = int(os.environ.get("CELERY_WORKER_MAX_TASKS_PER_CHILD", "200"))
+# Periodic tasks (celery beat). CSV/XLSX drop folders are scanned every minute (issue 5).
+CELERY_BEAT_SCHEDULE = {
+    "orders-import-dropfolder-scan": {"task": "orders.tasks.import_dropfolder_scan", "schedule": 60.0},
+    "delivery-deliveries-due": {"task": "delivery.tasks_delivery.deliveries_due_task", "schedule": 60.0},
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -192,8 +239,39 @@ IRIS_HL7_PORT = int(os.environ.get("IRIS_HL7_PORT", "2575"))
 IRIS_MESSAGE_VERSION = "2.3.1"
 # Where image-first references (Camera.Images[].AzureBlobStorage) are looked up in default storage.
 IRIS_BLOB_PREFIX = os.environ.get("IRIS_BLOB_PREFIX", "blobs")
+# Cloud Direct broker (Redis Streams): the portal's connection, and the address shown to customers
+# (default: the same host, port and database). See docs/integrations/cloud-direct.md.
+IRIS_CLOUDDIRECT_REDIS_URL = os.environ.get("IRIS_CLOUDDIRECT_REDIS_URL", REDIS_URL)
+IRIS_CLOUDDIRECT_PUBLIC_URL = os.environ.get("IRIS_CLOUDDIRECT_PUBLIC_URL", "")
 # Dotted paths called with each emitted event (after commit); channels add their publishers here.
-IRIS_EVENT_PUBLISHERS = env_list("IRIS_EVENT_PUBLISHERS", "")
+# With a broker configured, events go to each organization's Cloud Direct events stream.
+IRIS_EVENT_PUBLISHERS = env_list(
+    "IRIS_EVENT_PUBLISHERS",
+    "orders.intake.clouddirect.publisher.events_stream_publish" if IRIS_CLOUDDIRECT_REDIS_URL else "",
+)
+# Grading (issue 6): image upload limit, claim lifetime, absolute links in emails, results hook.
+IRIS_IMAGE_MAX_BYTES = int(os.environ.get("IRIS_IMAGE_MAX_BYTES", str(30 * 1024 * 1024)))
+IRIS_GRADING_CLAIM_MINUTES = int(os.environ.get("IRIS_GRADING_CLAIM_MINUTES", "30"))
+IRIS_PORTAL_URL = os.environ.get("IRIS_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+# Dotted path called with a grading id after each grading commits (results generation).
+IRIS_RESULTS_GENERATE_HANDLER = os.environ.get(
+    "IRIS_RESULTS_GENERATE_HANDLER", "delivery.results.services.results_generate_handler")
+# Results (issue 7): ResendResult handler (called with an order id), hooks called with each stored
+# result set id, extra renderers {kind: dotted module}, lifetime of signed report links.
+IRIS_RESULT_RESEND_HANDLER = os.environ.get("IRIS_RESULT_RESEND_HANDLER", "delivery.results.services.result_resend_handler")
+IRIS_RESULTS_GENERATED_HANDLERS = env_list("IRIS_RESULTS_GENERATED_HANDLERS",
+                                          "delivery.services.deliveries_create_handler")
+# Result delivery (issue 8): bounded retries with exponential backoff + jitter; a claim on a row
+# being sent expires after IRIS_DELIVERY_CLAIM_SECONDS (then the sweeper takes it up again).
+CELERY_IMPORTS = ["delivery.tasks_delivery"]
+# Tasks taken by a worker that died come back after this many seconds (kombu's default: 1 hour).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+IRIS_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("IRIS_DELIVERY_MAX_ATTEMPTS", "8"))
+IRIS_DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("IRIS_DELIVERY_RETRY_BASE_SECONDS", "30"))
+IRIS_DELIVERY_RETRY_MAX_SECONDS = float(os.environ.get("IRIS_DELIVERY_RETRY_MAX_SECONDS", "3600"))
+IRIS_DELIVERY_CLAIM_SECONDS = int(os.environ.get("IRIS_DELIVERY_CLAIM_SECONDS", "300"))
+IRIS_RESULT_RENDERERS: dict[str, str] = {}
+IRIS_REPORT_LINK_DAYS = int(os.environ.get("IRIS_REPORT_LINK_DAYS", "14"))
 
 LOGGING = {
     "version": 1,
@@ -201,5 +279,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -224,3 +224,124 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.transaction_id}"
+
+
+# =============================================================================================
+# CSV / XLSX bulk import (issue 5): the per-organization column mapping, import jobs and their
+# row errors. The logic lives in orders/intake/csv/; these are only the records.
+
+
+def import_upload_to(instance: "ImportJob", filename: str) -> str:
+    from django.utils import timezone  # noqa: PLC0415 - this section keeps its imports to itself
+
+    return f"imports/{instance.organization_id}/{timezone.now():%Y/%m}/{filename}"
+
+
+def mapping_sample_upload_to(instance: "ImportMapping", filename: str) -> str:
+    return f"imports/{instance.organization_id}/mapping-sample/{filename}"
+
+
+class ImportMapping(models.Model):
+    """How one organization's files map to OrderRequest fields.
+
+    ``columns``: normalised file header -> target field path (``""`` ignores the column); a
+    header not listed falls back to the default mapping (the IRIS intake field names).
+    ``defaults``: target field path -> value used when the file has no such column or the cell
+    is blank (e.g. the evaluation type when a file holds only DR orders)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="import_mapping")
+    columns = models.JSONField(default=dict, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    sample_file = models.FileField(upload_to=mapping_sample_upload_to, max_length=300, blank=True)
+    sample_name = models.CharField(max_length=255, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Import mapping of {self.organization}"
+
+
+class ImportSource(models.TextChoices):
+    PORTAL = "portal", "Portal upload"
+    DROPFOLDER = "dropfolder", "Drop folder"
+    COMMAND = "command", "Command line"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused (not a readable table)"
+    FAILED = "failed", "Failed (internal error; the file is kept)"
+
+
+IMPORT_FINISHED_STATUSES = (ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED)
+
+
+class ImportJob(models.Model):
+    """One imported file: the stored file and its SHA-256, progress counters and the outcome.
+    Row errors are ImportRowError rows (a file may have many)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
+    source = models.CharField(max_length=20, choices=ImportSource.choices)
+    file = models.FileField(upload_to=import_upload_to, max_length=500)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField(default=0)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="An earlier import of the very same file (same SHA-256).",
+    )
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    message = models.TextField(blank=True, help_text="Why the file was refused or failed.")
+    warnings = models.JSONField(default=list, blank=True, help_text="e.g. columns that map to no field.")
+    columns = models.JSONField(default=list, blank=True, help_text="[header, field] pairs the import used.")
+    total_rows = models.PositiveIntegerField(default=0)
+    done_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="import_job_org_created_idx"),
+            models.Index(fields=["organization", "sha256"], name="import_job_org_sha256_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.original_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in IMPORT_FINISHED_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return int(100 * self.done_rows / self.total_rows) if self.total_rows else 0
+
+
+class ImportRowError(models.Model):
+    """Why one row (or, with row 0, the whole file) was not imported. ``column`` is the file's
+    own header of the offending column (or the IRIS field name when the file has no such column)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(help_text="Row number as a spreadsheet shows it (header = 1); 0 = the file.")
+    column = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["job", "row"], name="import_row_error_job_row_idx")]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.message}"

@@ -15,9 +15,12 @@ SCHEMA_BASE = "/schemas/"
 def _schemas() -> dict[str, dict]:
     """file name -> JSON Schema, generated from the models the code actually validates with."""
     version = "2.3.1"
+    from delivery.results.schema import OrderResult
+
     models = {
         f"order-submission.schema.{version}.json": OrderRequest,
         f"grading-submission.schema.{version}.json": GradingSubmission,
+        f"order-results.schema.{version}.json": OrderResult,
     }
     models.update({f"event-{name}.schema.{version}.json": model for name, model in EVENT_MODELS.items()})
     schemas = {}

@@ -79,4 +79,7 @@ def seed_demo() -> list[DemoLogin]:
                 user.email = f"{username}@example.org"
                 user.save()
             logins.append(DemoLogin(username, role, org.name))
+        from grading.demo import seed_grading_defaults
+
+        seed_grading_defaults()
     return logins

@@ -273,3 +273,36 @@ class HL7SiteMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} → {self.site.local_id}"
+
+
+class CloudDirectCredential(models.Model):
+    """A per-organization Redis ACL user for Cloud Direct (SPEC 4.4): the write-only one may
+    only XADD to the orders stream, the read-only one only read the events and results streams.
+
+    The password is kept twice: as SHA-256 (what Redis itself stores, ``ACL SETUSER ... #hash``),
+    so the portal can re-create the user after a Redis restart without needing any key; and
+    Fernet-encrypted with a key derived from SECRET_KEY, so an integration administrator can see
+    the connection URL again (like the connection strings of IRIS's own portal). Created and
+    rotated only through orders.intake.clouddirect.credentials."""
+
+    class Kind(models.TextChoices):
+        WRITER = "writer", "Write-only (orders stream)"
+        READER = "reader", "Read-only (events and results streams)"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="clouddirect_credentials")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    username = models.CharField(max_length=150, unique=True)
+    password_sha256 = models.CharField(max_length=64)
+    password_encrypted = models.TextField()
+    rotated_at = models.DateTimeField()
+    rotated_by = models.ForeignKey("User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind"], name="clouddirect_credential_kind_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.username}"

@@ -35,31 +35,64 @@ def patient_find(*, organization: Organization, site: Site, local_id: str, for_u
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     if organization.patients_float:
-        candidates = list(queryset.filter(organization=organization, local_id=local_id)[:5])
-        for candidate in candidates:
-            if candidate.site_id == site.pk:
-                return candidate
-        return next((c for c in candidates if c.floating), candidates[0] if candidates else None)
+        return patient_choose(list(queryset.filter(organization=organization, local_id=local_id)[:5]), site=site)
     return queryset.filter(site=site, local_id=local_id).first()
 
 
+def patient_choose(candidates: list[Patient], *, site: Site) -> Patient | None:
+    """R4: of the patients sharing an MRN in an organization whose patients float, the one at
+    this site, else a floating one, else the first (legacy duplicates)."""
+    for candidate in candidates:
+        if candidate.site_id == site.pk:
+            return candidate
+    return next((c for c in candidates if c.floating), candidates[0] if candidates else None)
+
+
 def patient_create(*, organization: Organization, site: Site, local_id: str, demographics: Demographics) -> Patient:
+    patient = patient_build(organization=organization, site=site, local_id=local_id, demographics=demographics)
+    patient.save(force_insert=True)
+    return patient
+
+
+def patient_build(*, organization: Organization, site: Site, local_id: str, demographics: Demographics) -> Patient:
+    """A new, unsaved patient (bulk intake inserts many at once)."""
     patient = Patient(organization=organization, site=site, local_id=local_id, floating=organization.patients_float)
     for name, value in demographics.items():
         setattr(patient, name, value)
     if not patient.dx_code:
         patient.dx_code = DEFAULT_DX_CODE
-    patient.save(force_insert=True)
     return patient
 
 
 def patient_update(*, patient: Patient, demographics: Demographics) -> list[str]:
     """Apply sent values; returns the changed field names (no query when nothing changed)."""
+    changed = patient_apply(patient=patient, demographics=demographics)
+    if changed:
+        patient.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
+def patient_apply(*, patient: Patient, demographics: Demographics) -> list[str]:
+    """Set sent values on the instance without saving; returns the changed field names."""
     changed = []
     for name, value in demographics.items():
         if getattr(patient, name) != value:
             setattr(patient, name, value)
             changed.append(name)
+    return changed
+
+
+def patient_edit(*, patient: Patient, values: dict) -> list[str]:
+    """Apply a portal edit: unlike ``patient_update`` (messages, where a blank means "not sent"),
+    a blank here clears the field. Identity (site, MRN) is not editable. Returns changed names."""
+    unknown = set(values) - set(DEMOGRAPHIC_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    values = {**values, "dx_code": values.get("dx_code", patient.dx_code) or DEFAULT_DX_CODE}
+    changed = [name for name, value in values.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, values[name])
     if changed:
+        patient.full_clean(exclude=["organization", "site", "local_id"], validate_unique=False)
         patient.save(update_fields=[*changed, "updated_at"])
     return changed

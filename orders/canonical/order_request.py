@@ -69,17 +69,17 @@ MaritalStatusValue = Annotated[str | None, _enum(_MARITAL_BY_ID, set(MaritalStat
 class Address(LenientModel):
     _synonyms: ClassVar[dict[str, str]] = {"street": "Street1", "zip": "PostalCode", "zipcode": "PostalCode"}
 
-    street1: Text = Field(None, alias="Street1")
-    street2: Text = Field(None, alias="Street2")
-    city: Text = Field(None, alias="City")
-    state: Text = Field(None, alias="State")
-    postal_code: Text = Field(None, alias="PostalCode")
+    street1: Text = Field(None, alias="Street1", max_length=200)
+    street2: Text = Field(None, alias="Street2", max_length=200)
+    city: Text = Field(None, alias="City", max_length=100)
+    state: Text = Field(None, alias="State", max_length=40)
+    postal_code: Text = Field(None, alias="PostalCode", max_length=20)
 
 
 class Name(LenientModel):
-    first: Text = Field(None, alias="First")
-    middle: Text = Field(None, alias="Middle")
-    last: Text = Field(None, alias="Last")
+    first: Text = Field(None, alias="First", max_length=100)
+    middle: Text = Field(None, alias="Middle", max_length=100)
+    last: Text = Field(None, alias="Last", max_length=100)
 
 
 def _name_from_text(value: Any) -> Any:
@@ -98,38 +98,38 @@ LooseName = Annotated[Name | None, BeforeValidator(_name_from_text)]
 
 
 class Site(LenientModel):
-    local_id: Text = Field(None, alias="LocalId")
-    name: Text = Field(None, alias="Name")
+    local_id: Text = Field(None, alias="LocalId", max_length=64)
+    name: Text = Field(None, alias="Name", max_length=200)
     address: Blankable(Address) = Field(None, alias="Address")
 
 
 class AzureBlobStorage(LenientModel):
-    container: Text = Field(None, alias="Container")
-    file_name: Text = Field(None, alias="FileName")
+    container: Text = Field(None, alias="Container", max_length=100)
+    file_name: Text = Field(None, alias="FileName", max_length=180)
 
 
 class Image(LenientModel):
     _synonyms: ClassVar[dict[str, str]] = {"datetimeoffset": "Taken"}
 
-    local_id: Text = Field(None, alias="LocalId")
+    local_id: Text = Field(None, alias="LocalId", max_length=128)
     taken: LooseDateTime = Field(None, alias="Taken")
     azure_blob_storage: Blankable(AzureBlobStorage) = Field(None, alias="AzureBlobStorage")
     laterality: LateralityValue = Field(None, alias="Laterality")
     image_context: ImageContextValue = Field(None, alias="ImageContext")
-    parent_local_id: Text = Field(None, alias="ParentLocalId")
+    parent_local_id: Text = Field(None, alias="ParentLocalId", max_length=128)
     group_id: OptionalInt = Field(None, alias="GroupId")
     group_ordinal: OptionalInt = Field(None, alias="GroupOrdinal")
 
 
 class Camera(LenientModel):
-    local_id: Text = Field(None, alias="LocalId")
-    location: Text = Field(None, alias="Location")
-    ip_address: Text = Field(None, alias="IPAddress")
-    mac_address: Text = Field(None, alias="MACAddress")
-    serial_number: Text = Field(None, alias="SerialNumber")
-    manufacturer: Text = Field(None, alias="Manufacturer")
-    model: Text = Field(None, alias="Model")
-    software_version: Text = Field(None, alias="SoftwareVersion")
+    local_id: Text = Field(None, alias="LocalId", max_length=64)
+    location: Text = Field(None, alias="Location", max_length=200)
+    ip_address: Text = Field(None, alias="IPAddress", max_length=64)
+    mac_address: Text = Field(None, alias="MACAddress", max_length=64)
+    serial_number: Text = Field(None, alias="SerialNumber", max_length=100)
+    manufacturer: Text = Field(None, alias="Manufacturer", max_length=100)
+    model: Text = Field(None, alias="Model", max_length=100)
+    software_version: Text = Field(None, alias="SoftwareVersion", max_length=100)
     images: list[Image] = Field(default_factory=list, alias="Images")
 
     @field_validator("images", mode="before")
@@ -139,8 +139,8 @@ class Camera(LenientModel):
 
 
 class Cpt(LenientModel):
-    code: Text = Field(None, alias="Code")
-    description: Text = Field(None, alias="Description")
+    code: Text = Field(None, alias="Code", max_length=20)
+    description: Text = Field(None, alias="Description", max_length=200)
 
 
 def _cpt(value: Any) -> Any:
@@ -154,16 +154,16 @@ def _cpt(value: Any) -> Any:
 class Order(LenientModel):
     evaluation_types: list[str] = Field(default_factory=list, alias="EvaluationTypes")
     scheduled_time: LooseDateTime = Field(None, alias="ScheduledTime")
-    local_id: Text = Field(None, alias="LocalId")
-    department_id: Text = Field(None, alias="DepartmentId")
-    encounter_number: Text = Field(None, alias="EncounterNumber")
-    study_instance_unique_id: Text = Field(None, alias="StudyInstanceUniqueId")
-    orderable_identifier: Text = Field(None, alias="OrderableIdentifier")
+    local_id: Text = Field(None, alias="LocalId", max_length=64)
+    department_id: Text = Field(None, alias="DepartmentId", max_length=64)
+    encounter_number: Text = Field(None, alias="EncounterNumber", max_length=64)
+    study_instance_unique_id: Text = Field(None, alias="StudyInstanceUniqueId", max_length=128)
+    orderable_identifier: Text = Field(None, alias="OrderableIdentifier", max_length=64)
     cpt_code: Annotated[Cpt | None, BeforeValidator(_cpt)] = Field(None, alias="CPTCode")
     additional_info: Text = Field(None, alias="AdditionalInfo")
-    state: Text = Field(None, alias="State")
+    state: Text = Field(None, alias="State", max_length=40)
     single_eye_only: bool | None = Field(None, alias="SingleEyeOnly")
-    missing_eye_reason: Text = Field(None, alias="MissingEyeReason")
+    missing_eye_reason: Text = Field(None, alias="MissingEyeReason", max_length=200)
     urgent: bool | None = Field(None, alias="Urgent")
 
     @field_validator("evaluation_types", mode="before")
@@ -205,20 +205,20 @@ class PersonGender(LenientModel):
 
 
 class Patient(LenientModel):
-    local_id: Text = Field(None, alias="LocalId")
+    local_id: Text = Field(None, alias="LocalId", max_length=64)
     name: Blankable(Name) = Field(None, alias="Name")
     dob: LooseDate = Field(None, alias="Dob")
     gender: GenderValue = Field(None, alias="Gender")
     genders: list[PersonGender] = Field(default_factory=list, alias="Genders")
-    race: Text = Field(None, alias="Race")
-    ethnicity: Text = Field(None, alias="Ethnicity")
-    primary_language: Text = Field(None, alias="PrimaryLanguage")
+    race: Text = Field(None, alias="Race", max_length=20)
+    ethnicity: Text = Field(None, alias="Ethnicity", max_length=20)
+    primary_language: Text = Field(None, alias="PrimaryLanguage", max_length=20)
     marital_status: MaritalStatusValue = Field(None, alias="MaritalStatus")
-    email: Text = Field(None, alias="Email")
-    phone: Text = Field(None, alias="Phone")
+    email: Text = Field(None, alias="Email", max_length=254)
+    phone: Text = Field(None, alias="Phone", max_length=40)
     additional_info: Text = Field(None, alias="AdditionalInfo")
     address: Blankable(Address) = Field(None, alias="Address")
-    dx_code: Text = Field(None, alias="DxCode")
+    dx_code: Text = Field(None, alias="DxCode", max_length=10)
 
     @field_validator("genders", mode="before")
     @classmethod
@@ -242,28 +242,28 @@ class Patient(LenientModel):
 class Provider(LenientModel):
     _synonyms: ClassVar[dict[str, str]] = {"emailaddress": "Email"}
 
-    npi: Text = Field(None, alias="NPI")
-    taxonomy: Text = Field(None, alias="Taxonomy")
+    npi: Text = Field(None, alias="NPI", max_length=20)
+    taxonomy: Text = Field(None, alias="Taxonomy", max_length=50)
     name: LooseName = Field(None, alias="Name")
-    email: Text = Field(None, alias="Email")
-    degrees: Text = Field(None, alias="Degrees")
-    associations: Text = Field(None, alias="Associations")
+    email: Text = Field(None, alias="Email", max_length=254)
+    degrees: Text = Field(None, alias="Degrees", max_length=100)
+    associations: Text = Field(None, alias="Associations", max_length=200)
 
 
 class PrimaryCareProvider(LenientModel):
     _synonyms: ClassVar[dict[str, str]] = {"email": "EmailAddress", "fax": "FaxNumber"}
 
-    npi: Text = Field(None, alias="NPI")
-    email_address: Text = Field(None, alias="EmailAddress")
+    npi: Text = Field(None, alias="NPI", max_length=20)
+    email_address: Text = Field(None, alias="EmailAddress", max_length=254)
     name: LooseName = Field(None, alias="Name")
-    fax_number: Text = Field(None, alias="FaxNumber")
+    fax_number: Text = Field(None, alias="FaxNumber", max_length=40)
 
 
 class HealthPlan(LenientModel):
-    local_id: Text = Field(None, alias="LocalId")
-    name: Text = Field(None, alias="Name")
-    member_id: Text = Field(None, alias="MemberId")
-    individual_id: Text = Field(None, alias="IndividualId")
+    local_id: Text = Field(None, alias="LocalId", max_length=64)
+    name: Text = Field(None, alias="Name", max_length=200)
+    member_id: Text = Field(None, alias="MemberId", max_length=64)
+    individual_id: Text = Field(None, alias="IndividualId", max_length=64)
     primary_care_provider: Blankable(PrimaryCareProvider) = Field(None, alias="PrimaryCareProvider")
 
 
@@ -277,9 +277,9 @@ class OrderRequest(LenientModel):
     """The one structure every intake channel produces."""
 
     version: Annotated[str, BeforeValidator(_version)] = Field(SCHEMA_VERSION, alias="Version")
-    user_name_submitting: Text = Field(None, alias="UserNameSubmitting")
+    user_name_submitting: Text = Field(None, alias="UserNameSubmitting", max_length=150)
     order_control_code: ControlCodeValue = Field(None, alias="OrderControlCode")
-    client_guid: Text = Field(None, alias="ClientGuid")
+    client_guid: Text = Field(None, alias="ClientGuid", max_length=64)
     site: Blankable(Site) = Field(None, alias="Site")
     camera: Blankable(Camera) = Field(None, alias="Camera")
     order: Blankable(Order) = Field(None, alias="Order")
@@ -287,7 +287,7 @@ class OrderRequest(LenientModel):
     ordering_provider: Blankable(Provider) = Field(None, alias="OrderingProvider")
     referring_provider: Blankable(Provider) = Field(None, alias="ReferringProvider")
     camera_operator: Blankable(Provider) = Field(None, alias="CameraOperator")
-    camera_operator_user_name: Text = Field(None, alias="CameraOperatorUserName")
+    camera_operator_user_name: Text = Field(None, alias="CameraOperatorUserName", max_length=150)
     health_plan: Blankable(HealthPlan) = Field(None, alias="HealthPlan")
 
     def required_errors(self) -> list[FieldError]:

@@ -27,7 +27,10 @@ def order_event(event_type: str, order: Order | None, *, success: bool = True, e
     return order, payload
 
 
-def events_record(*, organization, inbound=None, events: list[tuple[Order | None, dict]], actor=None) -> list[OrderEvent]:
+def events_record(*, organization, inbound=None, events: list[tuple[Order | None, dict]], actor=None,
+                  insert=None) -> list[OrderEvent]:
+    """Store the events (``insert``: how to write the rows, e.g. COPY for bulk intake; default
+    bulk_create) and hand them to the publishers after commit."""
     rows = [
         OrderEvent(
             organization=organization, order=order, inbound_message=inbound,
@@ -37,7 +40,7 @@ def events_record(*, organization, inbound=None, events: list[tuple[Order | None
         )
         for order, payload in events
     ]
-    OrderEvent.objects.bulk_create(rows)
+    (insert or OrderEvent.objects.bulk_create)(rows)
     if rows and settings.IRIS_EVENT_PUBLISHERS:
         ids = [row.pk for row in rows]
         transaction.on_commit(lambda: events_publish(ids))

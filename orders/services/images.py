@@ -1,14 +1,23 @@
 """Images attached to orders and the image requirement (R10)."""
+import logging
 import posixpath
+import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.base import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
 
-from ..canonical import EventType
+from ..canonical import EventType, FieldError, RequestRejected
 from ..models import Image, Order, OrderStatus
 from ..reference import ImageContext, Laterality
-from .events import order_event
+from .events import events_record, order_event
+
+logger = logging.getLogger(__name__)
 
 
 def image_requirement_met(order: Order, images: list[Image] | None = None) -> bool:
@@ -78,3 +87,94 @@ def images_from_references(order: Order, references, events: list, *, field_pref
         events.append(order_event(EventType.IMAGE_RECEIPT, order, image_local_id=image.local_id or None,
                                   iris_image_id=image.pk, warnings=warnings))
     order_mark_ready_if_complete(order, events)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attaching an uploaded file (web upload, ``manage.py attach_image``)
+
+IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
+
+
+@dataclass
+class ImageAttachOutcome:
+    success: bool
+    events: list[dict] = field(default_factory=list)
+    image: Image | None = None
+    error: str = ""
+
+
+def image_format_check(file) -> str:
+    """The file's format (JPEG or PNG) judged by its content, never by its name. Raises
+    RequestRejected naming the field ``file``."""
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+    if not size:
+        raise RequestRejected(FieldError("file", "the file is empty"))
+    if size > settings.IRIS_IMAGE_MAX_BYTES:
+        raise RequestRejected(FieldError("file", f"{size} bytes is more than the limit of {settings.IRIS_IMAGE_MAX_BYTES}"))
+    file.seek(0)
+    try:
+        with PILImage.open(file) as picture:
+            kind = picture.format
+            picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        raise RequestRejected(FieldError("file", "not a readable JPEG or PNG image")) from None
+    finally:
+        file.seek(0)
+    if kind not in IMAGE_FORMATS:
+        raise RequestRejected(FieldError("file", f"{kind} images are not accepted (JPEG or PNG only)"))
+    return kind
+
+
+def image_attach(*, order: Order, file, laterality: str, image_context: str = ImageContext.PRIMARY,
+                 local_id: str | None = None, actor=None, taken_at=None) -> ImageAttachOutcome:
+    """Validate and store one image, emit ImageReceipt (and ReadyForGradingEvent once R10 holds).
+    Images arriving after grading get the context AddedLate. A rejection is recorded as a failed
+    ImageReceipt naming the field and leaves nothing stored."""
+    events: list = []
+    image = None
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("patient").get(pk=order.pk)
+        try:
+            image = _image_store(order, file, laterality, image_context, local_id, taken_at)
+        except RequestRejected as exc:
+            events.append(order_event(EventType.IMAGE_RECEIPT, order, success=False, error=exc.message,
+                                      image_local_id=local_id or None))
+        else:
+            events.append(order_event(EventType.IMAGE_RECEIPT, order, image_local_id=image.local_id or None,
+                                      iris_image_id=image.pk))
+            order_mark_ready_if_complete(order, events)
+        events_record(organization=order.organization, events=events, actor=actor)
+    payloads = [payload for _, payload in events]
+    if image is None:
+        return ImageAttachOutcome(success=False, events=payloads, error=payloads[0]["ErrorMessage"])
+    logger.info("order %s: image %s attached", order.pk, image.pk)
+    return ImageAttachOutcome(success=True, events=payloads, image=image)
+
+
+def _image_store(order: Order, file, laterality, image_context, local_id, taken_at) -> Image:
+    if order.status == OrderStatus.CANCELLED:
+        raise RequestRejected(FieldError("order", f"order '{order.local_id}' is cancelled"))
+    laterality = (laterality or "").strip().upper()
+    if laterality not in Laterality.values:
+        raise RequestRejected(FieldError("laterality", f"'{laterality}' is not one of OD, OS, OU"))
+    context = next((c for c in ImageContext.values if c.lower() == (image_context or "Primary").strip().lower()), None)
+    if context is None:
+        raise RequestRejected(FieldError("image_context", f"'{image_context}' is not one of {', '.join(ImageContext.values)}"))
+    if local_id and order.images.filter(local_id=local_id).exists():
+        raise RequestRejected(FieldError("local_id", f"the order already has an image '{local_id}'"))
+    kind = image_format_check(file)
+    if order.status == OrderStatus.COMPLETE:
+        context = ImageContext.ADDED_LATE
+    extension, content_type = IMAGE_FORMATS[kind]
+    image = Image(order=order, laterality=laterality, image_context=context, local_id=local_id or "",
+                  content_type=content_type, device=order.device, taken_at=taken_at)
+    image.file.save(f"{uuid.uuid4().hex}.{extension}", File(file), save=False)
+    try:
+        image.save()
+    except Exception:
+        image.file.delete(save=False)  # no orphan file when the row cannot be written
+        raise
+    return image

@@ -98,8 +98,12 @@ def _process(*, inbound, body, channel, source, organization, actor) -> OrderReq
     request: OrderRequest | None = None
     org = organization
     try:
-        request = body if isinstance(body, OrderRequest) else parse_order_request(
-            body.encode() if isinstance(body, str) else body)
+        if isinstance(body, OrderRequest):  # built by a channel adapter: same requirements apply
+            request = body
+            if errors := request.required_errors():
+                raise RequestRejected(errors)
+        else:
+            request = parse_order_request(body.encode() if isinstance(body, str) else body)
         org = _organization_for(request, organization)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             ctx = _Context(organization=org, request=request, source=_source(source))

@@ -133,3 +133,18 @@ def test_trailing_commas_inside_strings_are_left_alone():
 ])
 def test_loose_dates(text, expected):
     assert parse_datetime(text) == expected
+
+
+def test_values_longer_than_their_column_are_refused_by_field():
+    body = minimal()
+    body["Patient"]["LocalId"] = "M" * 65
+    assert "Patient.LocalId: String should have at most 64 characters" in rejection(body)
+
+
+def test_adapter_built_requests_get_the_same_required_field_checks(db):
+    from orders.canonical.order_request import OrderRequest
+    from orders.services.order_request import order_request_process
+
+    outcome = order_request_process(body=OrderRequest.model_validate({"OrderControlCode": "NW", "ClientGuid": GUID}),
+                                    channel="hl7")
+    assert not outcome.success and "Patient.Dob: required" in outcome.error

@@ -1,0 +1,26 @@
+"""Authentication backends: sign-in lockout (django-axes) and the user loader."""
+from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+
+UserModel = get_user_model()
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Refuses sign-ins of a locked-out username from the same address. ``authenticate()`` calls
+    without a request (``Client.login`` in tests, management commands) cannot come from a
+    browser, so they are passed on to the next backend instead of raising."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class PortalModelBackend(ModelBackend):
+    """Django's backend, loading the user's organization with the user: every page shows and
+    scopes by it, so this saves a query per request."""
+
+    def get_user(self, user_id):
+        user = UserModel._default_manager.select_related("organization").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -1,0 +1,70 @@
+"""Base filterset (django-filter): a ``q`` search over ``search_fields`` and a compact
+crispy-forms layout for the filter bar."""
+import datetime as dt
+from functools import reduce
+from operator import or_
+
+import django_filters
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+
+class PortalFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    # Lookups OR-ed together by ``q``, e.g. ("local_id__istartswith", "last_name__istartswith").
+    search_fields: tuple[str, ...] = ()
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value or not self.search_fields:
+            return queryset
+        return queryset.filter(reduce(or_, (Q(**{lookup: value}) for lookup in self.search_fields)))
+
+    @property
+    def form(self):
+        form = super().form
+        if not hasattr(form, "helper"):
+            helper = FormHelper(form)
+            helper.form_tag = False
+            helper.disable_csrf = True
+            helper.form_show_labels = True
+            form.helper = helper
+            for field in form.fields.values():
+                field.required = False
+        return form
+
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter whose empty choice reads "Any" (django-filter's says "Unknown")."""
+
+    def __init__(self, *args, yes: str = "Yes", no: str = "No", **kwargs):
+        kwargs.setdefault("widget", forms.Select(choices=[("", "Any"), ("true", yes), ("false", no)]))
+        super().__init__(*args, **kwargs)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class DateFromFilter(django_filters.DateFilter):
+    """Timestamps on or after the start of the chosen day (an index-friendly range, no __date)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", DATE_WIDGET)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__gte": day_start(value)}) if value else qs
+
+
+class DateToFilter(DateFromFilter):
+    """Timestamps up to the end of the chosen day."""
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__lt": day_start(value + dt.timedelta(days=1))}) if value else qs

@@ -1,0 +1,130 @@
+"""The navigation bar, by role. Links to pages other issues own are listed by URL name (or
+path) and shown only when that page is installed, so the frame never breaks on a missing page.
+
+An app can add links without touching this file: a module ``<app>/nav.py`` with
+``NAV_LINKS = [NavLink(section, label, names=(...), path=..., when=<predicate>)]``."""
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Callable
+
+from django.apps import apps
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+from .permissions import can_administer_organization, can_see_organization_data
+
+
+def _integration_admin(user) -> bool:
+    return bool(user.organization_id and user.is_integration_admin)
+
+
+def _grader(user) -> bool:
+    return user.is_grader
+
+
+def _pcp(user) -> bool:
+    return user.is_pcp
+
+
+def _staff(user) -> bool:
+    return user.is_staff
+
+
+@dataclass(frozen=True)
+class NavLink:
+    section: str  # the top-level entry it belongs to; a link alone in its section is shown flat
+    label: str
+    names: tuple[str, ...] = ()
+    path: str = ""
+    when: Callable = can_see_organization_data
+
+    def url(self) -> str | None:
+        for name in self.names:
+            try:
+                return reverse(name)
+            except NoReverseMatch:
+                continue
+        if self.path:
+            try:
+                resolve(self.path)
+            except Resolver404:
+                return None
+            return self.path
+        return None
+
+
+@dataclass
+class NavSection:
+    label: str
+    links: list = field(default_factory=list)  # [(label, url)]
+    active: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.links[0][1]
+
+    @property
+    def is_menu(self) -> bool:
+        return len(self.links) > 1
+
+
+SECTION_ORDER = ["Dashboard", "Orders", "Patients", "Grading", "My reports", "Organization", "Integrations", "Admin"]
+
+NAV_LINKS = [
+    NavLink("Dashboard", "Dashboard", names=("home",)),
+    NavLink("Orders", "Orders", names=("orders:list",)),
+    NavLink("Orders", "Results to download", names=("delivery:pickup",)),
+    NavLink("Patients", "Patients", names=("patients:list",)),
+    NavLink("Grading", "Grading queue", names=("grading:queue", "grading:index"), path="/grading/", when=_grader),
+    NavLink("My reports", "My reports", names=("delivery:my-reports", "delivery:pcp-reports"),
+            path="/delivery/reports/", when=_pcp),
+    NavLink("Organization", "Sites", names=("organizations:site-list",), when=can_administer_organization),
+    NavLink("Organization", "Departments", names=("organizations:department-list",), when=can_administer_organization),
+    NavLink("Organization", "Cameras", names=("organizations:device-list",), when=can_administer_organization),
+    NavLink("Organization", "Users", names=("organizations:user-list",), when=can_administer_organization),
+    NavLink("Organization", "Result endpoints", names=("delivery:endpoints",), when=can_administer_organization),
+    NavLink("Organization", "Delivery monitor", names=("delivery:monitor",), when=can_administer_organization),
+    NavLink("Organization", "Care plans", names=("grading:care-plans",), when=can_administer_organization),
+    NavLink("Organization", "Report templates", names=("delivery:templates",), when=can_administer_organization),
+    NavLink("Organization", "Audit log", names=("organizations:audit-log",), when=can_administer_organization),
+    NavLink("Integrations", "CSV imports", names=("orders:imports", "orders:import-list"), path="/orders/imports/",
+            when=_integration_admin),
+    NavLink("Integrations", "CSV mapping", names=("orders:import-mapping",), when=_integration_admin),
+    NavLink("Integrations", "Cloud Direct", names=("organizations:clouddirect-credentials",),
+            path="/org/clouddirect/", when=_integration_admin),
+    NavLink("Integrations", "Dead letters", names=("orders:clouddirect-dead-letters",), when=_integration_admin),
+    NavLink("Admin", "Admin", names=("admin:index",), when=_staff),
+]
+
+
+def _app_links() -> list[NavLink]:
+    links = []
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.nav")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.nav":
+                raise
+            continue
+        links.extend(getattr(module, "NAV_LINKS", []))
+    return links
+
+
+def navigation(user, path: str) -> list[NavSection]:
+    """The sections this user sees, in a fixed order, with only links that resolve."""
+    if not user.is_authenticated:
+        return []
+    sections: dict[str, NavSection] = {}
+    seen = set()
+    for link in [*NAV_LINKS, *_app_links()]:
+        if not link.when(user):
+            continue
+        url = link.url()
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        section = sections.setdefault(link.section, NavSection(link.section))
+        section.links.append((link.label, url))
+        if url != "/" and path.startswith(url) or url == path:
+            section.active = True
+    order = {name: index for index, name in enumerate(SECTION_ORDER)}
+    return sorted(sections.values(), key=lambda section: order.get(section.label, len(order)))

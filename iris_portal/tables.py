@@ -1,0 +1,139 @@
+"""Base table (django-tables2) with default columns and a per-user column chooser.
+
+A table declares every column it can show and ``default_columns``; the user's choice is kept in
+the session under the table's ``chooser_key`` (set through ``iris_portal.views.table_columns``).
+
+Speed (list pages must stay fast, see bench/web_load.py): django-tables2 inspects the signature
+of a render function for every cell and compiles a template per cell for its date columns; here
+signatures are cached, dates are formatted directly, and cell attributes are computed once per
+column (``body_rows``), which makes a 25-row page several times faster."""
+from functools import cached_property, lru_cache
+
+import django_tables2 as tables
+import django_tables2.utils as tables_utils
+from django.core.paginator import Paginator
+from django.utils import formats, timezone
+
+_signature = tables_utils.signature
+
+
+@lru_cache(maxsize=4096)
+def _cached_signature(function, bound: bool):
+    return _signature(function.__get__(object()) if bound else function)
+
+
+def signature(fn):
+    """django-tables2's ``signature``, cached per function (bound methods share their function's)."""
+    function = getattr(fn, "__func__", None)
+    try:
+        return _cached_signature(function, True) if function is not None else _cached_signature(fn, False)
+    except TypeError:  # unhashable callables
+        return _signature(fn)
+
+
+tables_utils.signature = signature
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` rows (``COUNT`` over a ``LIMIT``): an exact count of 100,000 orders
+    costs a scan of them all on every page view; past the cap the page shows "10,000+"."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        # django-tables2 hands over its rows; count their queryset, not the rows (a full COUNT).
+        queryset = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
+        counted = queryset.order_by()[: self.cap + 1].count() if hasattr(queryset, "query") else len(queryset)
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}+" if self.count and getattr(self, "capped", False) else f"{self.count:,}"
+
+
+class DateTimeColumn(tables.Column):
+    """A date/time in the current time zone, formatted without a per-cell template."""
+
+    def __init__(self, *args, format: str = "Y-m-d H:i", **kwargs):  # noqa: A002 - tables2's name
+        self.format = format
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        if hasattr(value, "tzinfo") and value.tzinfo is not None:
+            value = timezone.localtime(value)
+        return formats.date_format(value, self.format)
+
+
+class DateColumn(DateTimeColumn):
+    def __init__(self, *args, format: str = "Y-m-d", **kwargs):  # noqa: A002 - tables2's name
+        super().__init__(*args, format=format, **kwargs)
+
+COLUMNS_SESSION_KEY = "portal_table_columns"
+_registry: dict[str, type["PortalTable"]] = {}
+
+
+def table_by_key(key: str) -> type["PortalTable"] | None:
+    return _registry.get(key)
+
+
+class PortalTable(tables.Table):
+    default_columns: tuple[str, ...] = ()
+    # Columns always shown (the link to the object), not offered in the chooser.
+    required_columns: tuple[str, ...] = ()
+
+    class Meta:
+        attrs = {"class": "table table-hover table-sm align-middle mb-0 portal-table"}
+        template_name = "portal/table.html"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _registry[cls.chooser_key()] = cls
+
+    @classmethod
+    def chooser_key(cls) -> str:
+        return f"{cls.__module__.split('.')[0]}.{cls.__name__}"
+
+    @classmethod
+    def chosen_columns(cls, session) -> tuple[str, ...]:
+        saved = (session.get(COLUMNS_SESSION_KEY) or {}).get(cls.chooser_key())
+        return tuple(saved) if saved else cls.default_columns
+
+    def apply_column_choice(self, session) -> None:
+        chosen = set(self.chosen_columns(session)) | set(self.required_columns)
+        if not chosen - set(self.required_columns):
+            return
+        for name in self.columns.names():
+            if name in chosen:
+                self.columns.show(name)
+            else:
+                self.columns.hide(name)
+
+    def body_rows(self):
+        """[(td attributes, cell)] per row of the page, with attributes computed once per column
+        (per-record ``td`` attributes are not supported)."""
+        columns = [(column.name, column.attrs.get("td", {}).as_html()) for column in self.columns]
+        for row in self.paginated_rows:
+            yield [(attrs, row.get_cell(name)) for name, attrs in columns]
+
+    def chooser(self) -> list[tuple[str, str, bool]]:
+        """(name, header, shown) for the column chooser, in table order."""
+        return [(column.name, column.header, column.visible) for column in self.columns.iterall()
+                if column.name not in self.required_columns]
+
+
+def save_column_choice(session, key: str, names: list[str]) -> bool:
+    """Keep a user's column choice (only names the table has); an empty choice resets."""
+    table = table_by_key(key)
+    if table is None:
+        return False
+    known = [name for name in table.base_columns if name not in table.required_columns]
+    chosen = [name for name in known if name in names]
+    prefs = dict(session.get(COLUMNS_SESSION_KEY) or {})
+    if chosen:
+        prefs[key] = chosen
+    else:
+        prefs.pop(key, None)
+    session[COLUMNS_SESSION_KEY] = prefs
+    return True

@@ -1,0 +1,75 @@
+"""Entries of an organization's orders stream -> the inbox and their service, exactly once.
+
+The stream id is the message's identity: the inbox row carries it as ``control_id`` (and
+``sender``), so a redelivery (a consumer died before XACK, XAUTOCLAIM handed it to another)
+finds the row and is only acknowledged. A message whose processing fails is left pending and
+retried when reclaimed; after ``max_attempts`` failures it becomes a dead letter.
+
+A batch (what one XREADGROUP returned for one stream) is one transaction, each message in its
+own savepoint: one commit, i.e. one wait for the disk, per batch instead of per message. The
+raw message and its processing still commit together, and the caller acknowledges only what
+this returns, after the commit.
+"""
+import logging
+
+from django.db import connection, transaction
+
+from organizations.models import Organization
+
+from ...models import InboundChannel, InboundMessage, InboundStatus
+from .conf import setting
+from .dead_letters import dead_letter_mark
+from .routing import inbound_reprocess, message_first_process
+
+logger = logging.getLogger(__name__)
+
+FINISHED = {InboundStatus.PROCESSED, InboundStatus.REJECTED, InboundStatus.DEAD_LETTER}
+
+
+def stream_messages_process(*, organization: Organization, messages: list[tuple[str, dict[str, bytes]]],
+                            max_attempts: int | None = None) -> list[str]:
+    """Store and process ``(stream id, fields)`` entries; returns the ids that are finished (the
+    caller XACKs them). The others failed and stay pending for a retry. A database error at
+    commit propagates: nothing was stored, every entry stays pending."""
+    max_attempts = max_attempts or setting("IRIS_CLOUDDIRECT_MAX_ATTEMPTS")
+    ids = [message_id for message_id, _ in messages]
+    finished = []
+    with transaction.atomic():
+        _messages_lock(organization, ids)
+        stored = {row.control_id: row for row in InboundMessage.objects.filter(
+            channel=InboundChannel.CLOUDDIRECT, organization=organization, sender__in=ids, control_id__in=ids,
+        ).order_by("pk")}
+        for message_id, fields in messages:
+            inbound = stored.get(message_id)
+            if inbound is not None and inbound.status in FINISHED:
+                finished.append(message_id)  # a redelivery of a handled message: acknowledge, publish nothing
+                continue
+            try:
+                with transaction.atomic():  # one message's failure never takes the batch with it
+                    if inbound is None:
+                        inbound = message_first_process(organization=organization, message_id=message_id, fields=fields)
+                    else:
+                        inbound = inbound_reprocess(inbound)
+                    if inbound.status not in FINISHED and inbound.attempts >= max_attempts:
+                        dead_letter_mark(inbound)
+            except Exception:  # noqa: BLE001 - not stored: stays pending, reclaimed and retried later
+                logger.exception("clouddirect org %s entry %s: not processed; left pending",
+                                 organization.pk, message_id)
+                continue
+            if inbound.status in FINISHED:
+                finished.append(message_id)
+    return finished
+
+
+def _messages_lock(organization: Organization, ids: list[str]) -> None:
+    """A consumer that reclaimed an entry a slow (not dead) consumer is still processing waits
+    here until that one commits, then finds it stored. PostgreSQL advisory locks, one per
+    message, held to the end of the transaction, taken in one statement in sorted order so
+    that two overlapping batches cannot deadlock; other messages of the organization go on in
+    parallel. SQLite serializes writers by itself."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(f"clouddirect:{organization.pk}:{message_id}" for message_id in ids)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(%s::text[]) AS key",
+                       [keys])

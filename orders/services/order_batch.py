@@ -1,0 +1,572 @@
+"""Many OrderRequests at once (bulk intake: CSV/XLSX files) under the rules of the one order
+service, at bulk-database speed.
+
+Why it exists: ``order_request_process`` costs a handful of queries per request (~500 requests/s);
+a 100,000-row file needs bulk work. The batch runs the same code of
+``orders.services.order_request`` for every request, in order: the canonical parsing, the
+organization check, ``_check_subscribed``, ``_site_for``, ``_exam_state`` (R7),
+``_provider_data``, ``_check_same_patient`` and the duplicate rule (R6), ``_demographics``,
+``_apply_order_fields``, ``patient_build``/``patient_apply`` (R3/R4). What differs is only where
+the rows come from and go to: patients, orders and open exams of a run are read with a few
+queries, decided on in memory in request order (a later row sees what an earlier one did), then
+written with bulk inserts (COPY on PostgreSQL). R5 stays a database constraint: closed exams are
+updated before new open ones are inserted.
+
+Requests it does not speed up (XO, CA, ResendResult, requests with a camera or images, sites that
+would be created) go to ``order_request_process`` itself in their turn, after the rows before
+them are written, so the outcome is that of one-by-one processing. A constraint race with a
+concurrent writer rolls the run back and replays it one by one through the service (which
+retries). tests/orders/test_import_batch.py checks both paths give the same orders, patients,
+events and errors."""
+import json
+import logging
+import operator
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, JSONField
+from django.utils import timezone
+
+from organizations.models import Organization
+from organizations.selectors import site_by_local_id
+from organizations.services import providers_upsert
+from patients.models import Patient
+from patients.services import patient_apply, patient_build, patient_choose
+
+from ..canonical import EventType, FieldError, OrderRequest, RequestRejected, parse_order_request
+from ..models import OPEN_STATUSES, InboundMessage, InboundStatus, Order, OrderEvent, OrderExam, OrderStatus
+from ..reference import OrderControlCode
+from .events import events_record, order_event
+from .inbox import inbound_finish
+from .order_request import (
+    DUPLICATE_WARNING, _apply_order_fields, _check_same_patient, _check_subscribed, _Context, _demographics,
+    _exam_state, _organization_for, _provider_data, _site_for, _source, order_request_process,
+    superseded_warning,
+)
+
+logger = logging.getLogger(__name__)
+
+CREATED, UPDATED, FAILED = "created", "updated", "failed"
+
+
+@dataclass
+class BatchResult:
+    """What became of one request: ``created`` (a new order), ``updated`` (an existing order was
+    changed, cancelled, resent, or recognised as a duplicate submission), or ``failed``."""
+
+    key: Any
+    outcome: str
+    errors: list[FieldError] = field(default_factory=list)
+    order_id: int | None = None
+
+
+@dataclass
+class _Item:
+    key: Any
+    body: dict
+    request: OrderRequest | None
+    errors: list[FieldError]
+
+
+class OrderBatch:
+    """One organization's stream of OrderRequests. Call ``process`` per chunk (each in its own
+    transaction, with the chunk's raw text already stored as ``inbound``, R11)."""
+
+    def __init__(self, *, organization: Organization, channel: str, sender: str = "", actor=None):
+        self.organization = organization
+        self.channel = channel
+        self.source = _source(channel)
+        self.sender = sender
+        self.actor = actor
+        self.departments: dict = {}  # shared by every request of the batch (see _Context)
+        self._guid_spellings: set[str] = set()  # ClientGuid texts already checked to be this organization
+        self.replayed = 0  # bulk runs that had to be replayed one by one (races, bugs): should stay 0
+
+    def process(self, items: list[tuple[Any, dict]], *, inbound: InboundMessage) -> list[BatchResult]:
+        results: list[BatchResult] = []
+        run: list[_Item] = []
+        with transaction.atomic():
+            for key, body in items:
+                item = self._parse(key, body)
+                if item.request is not None and not self._fast(item.request):
+                    results += self._flush(run, inbound)
+                    run = []
+                    results.append(self._one(item))
+                else:
+                    run.append(item)
+            results += self._flush(run, inbound)
+            failed = sum(1 for result in results if result.outcome == FAILED)
+            status = InboundStatus.REJECTED if results and failed == len(results) else InboundStatus.PROCESSED
+            inbound_finish(inbound, status=status, organization=self.organization,
+                           error=f"{failed} of {len(results)} requests rejected" if failed else "")
+        return results
+
+    # -- classification ----------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(key, body: dict) -> _Item:
+        try:
+            return _Item(key, body, parse_order_request(body), [])
+        except RequestRejected as exc:
+            return _Item(key, body, None, exc.errors)
+
+    def _fast(self, request: OrderRequest) -> bool:
+        """New orders without camera/images at a site that exists (or will be refused)."""
+        if request.order_control_code != OrderControlCode.NEW or request.camera is not None:
+            return False
+        org = self.organization
+        return not (org.allow_site_autocreate and site_by_local_id(org, request.site.local_id) is None)
+
+    # -- one by one, through the order service -----------------------------------------------
+
+    def _one(self, item: _Item) -> BatchResult:
+        outcome = order_request_process(body=item.body, channel=self.channel, sender=self.sender,
+                                        organization=self.organization, actor=self.actor)
+        if not outcome.success:
+            return BatchResult(item.key, FAILED, field_errors(outcome.error))
+        request = item.request
+        duplicate = any(DUPLICATE_WARNING in (event.get("Warnings") or []) for event in outcome.events)
+        created = request is not None and request.order_control_code == OrderControlCode.NEW and not duplicate
+        return BatchResult(item.key, CREATED if created else UPDATED, order_id=outcome.order.pk if outcome.order else None)
+
+    # -- in bulk -----------------------------------------------------------------------------
+
+    def _flush(self, run: list[_Item], inbound: InboundMessage) -> list[BatchResult]:
+        if not run:
+            return []
+        try:
+            with transaction.atomic():
+                return self._apply(run, inbound)
+        except IntegrityError:
+            logger.info("inbound %s: constraint race in a bulk run of %d; replaying one by one", inbound.pk, len(run))
+        except Exception:  # noqa: BLE001 - never lose a chunk to a bug in the fast path
+            logger.exception("inbound %s: bulk run of %d failed; replaying one by one", inbound.pk, len(run))
+        self.replayed += 1
+        return [self._one(item) for item in run]
+
+    def _apply(self, run: list[_Item], inbound: InboundMessage) -> list[BatchResult]:
+        org = self.organization
+        state = _State.load(org, [item.request for item in run if item.request is not None])
+        decisions: list[_Decision] = []
+        providers: dict[str, Any] = {}
+        for item in run:
+            decision = _Decision(item)
+            decisions.append(decision)
+            if item.request is None:
+                continue
+            req = item.request
+            ctx = _Context(organization=org, request=req, source=self.source, departments=self.departments)
+            decision.ctx = ctx
+            try:
+                self._check_organization(req)
+                _check_subscribed(org, req.order.evaluation_types)
+                site = _site_for(ctx)
+                exam_state = _exam_state(req, site)
+                provider_data = _provider_data(ctx)
+                patient = state.patient_find(site, req.patient.local_id)
+                existing = state.orders.get(req.order.local_id)
+                if existing is not None:
+                    _check_same_patient(req, same=patient is not None and state.same_patient(existing, patient))
+            except RequestRejected as exc:
+                item.errors = exc.errors
+                decision.ctx = None
+                continue
+            _providers_fold(providers, provider_data)
+            if existing is not None:
+                decision.order, decision.duplicate = existing, True
+                continue
+            demographics = _demographics(req.patient)
+            if patient is None:
+                patient = state.patient_add(patient_build(organization=org, site=site, local_id=req.patient.local_id,
+                                                          demographics=demographics))
+            else:
+                state.patient_change(patient, patient_apply(patient=patient, demographics=demographics))
+            types = req.order.evaluation_types
+            decision.cancelled = state.supersede(patient, types)
+            order = _new_order(organization=org, patient=patient, site=site, local_id=req.order.local_id,
+                               evaluation_types=types, state=exam_state, source=self.source)
+            decision.order, decision.site = order, site
+            state.order_add(order, patient, types)
+        return self._write(decisions, state, providers, inbound)
+
+    def _check_organization(self, req: OrderRequest) -> None:
+        """The service's organization check (ClientGuid), without a query when it matches."""
+        guid = req.client_guid
+        if guid not in self._guid_spellings:
+            try:
+                same = uuid.UUID(guid) == self.organization.client_guid
+            except ValueError:
+                same = False
+            if same and self.organization.is_active:
+                self._guid_spellings.add(guid)
+                return
+            _organization_for(req, self.organization)
+
+    def _write(self, decisions: list["_Decision"], state: "_State", providers: dict, inbound) -> list[BatchResult]:
+        known = providers_upsert(list(providers.values())) if providers else {}
+        state.write_patients()
+        state.write_cancellations()
+        new_orders = []
+        for decision in decisions:
+            if decision.order is not None and not decision.duplicate:
+                order, ctx = decision.order, decision.ctx
+                order.patient = order.patient  # inserted above: sets patient_id, keeps the object
+                _apply_order_fields(ctx, order, known, decision.site)
+                order.warnings = ctx.warnings
+                new_orders.append(order)
+        rows_insert(Order, new_orders)
+        rows_insert(OrderExam, [_new_exam(order=order, patient=order.patient, evaluation_type=code, is_open=order.is_open)
+                                for order in new_orders for code in order.evaluation_types])
+        events, results = [], []
+        for decision in decisions:
+            item = decision.item
+            if item.errors:
+                events.append(_rejection(item))
+                results.append(BatchResult(item.key, FAILED, item.errors))
+                continue
+            order = decision.order
+            if decision.duplicate:
+                events.append(order_event(EventType.ORDER_CREATION_RECEIPT, order, warnings=[DUPLICATE_WARNING]))
+                results.append(BatchResult(item.key, UPDATED, order_id=order.pk))
+                continue
+            for older in decision.cancelled:
+                events.append(order_event(EventType.ORDER_CANCELLED, older,
+                                          warnings=[superseded_warning(item.request.order.local_id)]))
+            events.append(order_event(EventType.ORDER_CREATION_RECEIPT, order, warnings=decision.ctx.warnings))
+            results.append(BatchResult(item.key, CREATED, order_id=order.pk))
+        events_record(organization=self.organization, inbound=inbound, events=events, actor=self.actor,
+                      insert=lambda rows: rows_insert(OrderEvent, rows))
+        return results
+
+
+@dataclass
+class _Decision:
+    item: _Item
+    ctx: _Context | None = None
+    order: Order | None = None
+    site: Any = None
+    duplicate: bool = False
+    cancelled: list = field(default_factory=list)
+
+
+def _rejection(item: _Item) -> tuple:
+    """The service's rejection receipt (OrderCreationReceipt, Success false, the error)."""
+    request = item.request
+    return order_event(
+        EventType.ORDER_CREATION_RECEIPT, None, success=False, error=RequestRejected(item.errors).message,
+        order_local_id=request.order.local_id if request and request.order else None,
+        patient_local_id=request.patient.local_id if request and request.patient else None,
+    )
+
+
+def _providers_fold(merged: dict, data: list) -> None:
+    """Providers of successive requests: later non-blank details win, as successive upserts do."""
+    for item in data:
+        known = merged.get(item.npi)
+        if known is None:
+            merged[item.npi] = item
+            continue
+        for name in type(item).__slots__[1:]:
+            if getattr(item, name):
+                setattr(known, name, getattr(item, name))
+
+
+# What the rules read of an existing order (duplicates, R6 cancellation, its events).
+_ORDER_FIELDS = ("organization_id", "patient_id", "site_id", "local_id", "evaluation_types", "status", "created_at")
+
+
+class _State:
+    """The run's view of the database: patients, orders by local id and open exam slots, as
+    loaded at the start and changed by each request in turn."""
+
+    def __init__(self, organization: Organization):
+        self.organization = organization
+        self.patients: dict = {}  # (site id, MRN) -> Patient, or MRN -> [Patient] when patients float
+        self.orders: dict[str, Order] = {}
+        self.slots: dict[tuple[int, str], Order] = {}  # (id(patient), evaluation type) -> open order
+        self.new_patients: list[Patient] = []
+        self.changed_patients: dict[int, tuple[Patient, set]] = {}
+        self.cancelled_existing: list[Order] = []
+        self._sequence = 0
+
+    @classmethod
+    def load(cls, organization: Organization, requests: list[OrderRequest]) -> "_State":
+        state = cls(organization)
+        requests = [r for r in requests if r.order_control_code == OrderControlCode.NEW]
+        # Patients are locked like patient_find(for_update=True), and ordered like its candidates.
+        if organization.patients_float:
+            patients = _select(Patient, keys={"local_id": [r.patient.local_id for r in requests]},
+                               where={"organization_id": organization.pk}, order_by="last_name, first_name, id",
+                               lock=True)
+        else:
+            pairs = [(site.pk, r.patient.local_id) for r in requests
+                     if (site := site_by_local_id(organization, r.site.local_id))]
+            patients = _select(Patient, keys={"site_id": [p[0] for p in pairs], "local_id": [p[1] for p in pairs]},
+                               order_by="last_name, first_name, id", lock=True)
+        by_pk = {}
+        for patient in patients:
+            by_pk[patient.pk] = patient
+            if organization.patients_float:
+                state.patients.setdefault(patient.local_id, []).append(patient)
+            else:
+                state.patients[(patient.site_id, patient.local_id)] = patient
+        orders = _select(Order, keys={"local_id": [r.order.local_id for r in requests]},
+                         where={"organization_id": organization.pk}, only=_ORDER_FIELDS)
+        missing = {order.patient_id for order in orders} - by_pk.keys()
+        owners = {p.pk: p for p in _select(Patient, keys={"id": list(missing)})}
+        for order in orders:
+            order.patient = by_pk.get(order.patient_id) or owners[order.patient_id]
+            state.orders[order.local_id] = order
+        exam_types: dict[int, list[str]] = {}
+        for exam in _select(OrderExam, keys={"patient_id": list(by_pk)}, where={"is_open": True}):
+            exam_types.setdefault(exam.order_id, []).append(exam.evaluation_type)
+        for order in _select(Order, keys={"id": list(exam_types)}, where={"status": set(OPEN_STATUSES)},
+                             order_by="created_at, id", lock=True, only=_ORDER_FIELDS):
+            order.patient = by_pk[order.patient_id]
+            for code in exam_types[order.pk]:
+                state.slots[(id(order.patient), code)] = order
+        return state
+
+    def patient_find(self, site, local_id: str) -> Patient | None:
+        """patient_find's rule (R3/R4) over the loaded and new patients."""
+        if not self.organization.patients_float:
+            return self.patients.get((site.pk, local_id))
+        return patient_choose(self.patients.get(local_id) or [], site=site)
+
+    def patient_add(self, patient: Patient) -> Patient:
+        if self.organization.patients_float:
+            self.patients.setdefault(patient.local_id, []).append(patient)
+        else:
+            self.patients[(patient.site_id, patient.local_id)] = patient
+        self.new_patients.append(patient)
+        return patient
+
+    def patient_change(self, patient: Patient, changed: list[str]) -> None:
+        if changed and patient.pk is not None:
+            self.changed_patients.setdefault(patient.pk, (patient, set()))[1].update(changed)
+
+    @staticmethod
+    def same_patient(order: Order, patient: Patient) -> bool:
+        return order.patient is patient or (patient.pk is not None and order.patient_id == patient.pk)
+
+    def supersede(self, patient: Patient, types: list[str]) -> list[Order]:
+        """R6: cancel the patient's open orders of these evaluation types (newest first, as the
+        service lists them); returns them."""
+        older = {id(order): order for code in types if (order := self.slots.get((id(patient), code)))}
+        if not older:
+            return []
+        cancelled = sorted(older.values(), reverse=True, key=lambda o: (
+            getattr(o, "_batch_sequence", 0), o.created_at.timestamp() if o.created_at else 0, o.pk or 0))
+        now = timezone.now()
+        for order in cancelled:
+            order.status, order.cancelled_at = OrderStatus.CANCELLED, now
+            for code in order.evaluation_types:
+                if self.slots.get((id(patient), code)) is order:
+                    del self.slots[(id(patient), code)]
+            if order.pk is not None:
+                order.updated_at = now
+                self.cancelled_existing.append(order)
+        return cancelled
+
+    def order_add(self, order: Order, patient: Patient, types: list[str]) -> None:
+        self._sequence += 1
+        order._batch_sequence = self._sequence
+        self.orders[order.local_id] = order
+        for code in types:
+            self.slots[(id(patient), code)] = order
+
+    def write_patients(self) -> None:
+        rows_insert(Patient, self.new_patients)
+        if self.changed_patients:
+            now = timezone.now()
+            fields = set().union(*(names for _, names in self.changed_patients.values()))
+            patients = [patient for patient, _ in self.changed_patients.values()]
+            for patient in patients:
+                patient.updated_at = now
+            Patient.objects.bulk_update(patients, [*sorted(fields), "updated_at"], batch_size=500)
+
+    def write_cancellations(self) -> None:
+        """Close the superseded existing orders before new open exams are inserted (R5)."""
+        if not self.cancelled_existing:
+            return
+        now = timezone.now()
+        ids = [order.pk for order in self.cancelled_existing]
+        Order.objects.filter(pk__in=ids).update(status=OrderStatus.CANCELLED, cancelled_at=now, updated_at=now)
+        OrderExam.objects.filter(order_id__in=ids).update(is_open=False)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    """New model instances through Django's positional ``__init__`` (the path ``from_db``
+    takes), three times faster than keyword arguments for wide models; related objects are set
+    as the descriptor would (id + cache)."""
+
+    def __init__(self, model):
+        fields = model._meta.concrete_fields
+        self.model = model
+        self.defaults = [(f.get_default if f.has_default() and callable(f.default) else None, f.get_default())
+                         for f in fields]
+        self.slots = {f.attname: i for i, f in enumerate(fields)}
+        self.relations = {f.name: (i, f) for i, f in enumerate(fields) if f.is_relation}
+
+    def __call__(self, **values):
+        args = [make() if make else value for make, value in self.defaults]
+        related = []
+        for name, value in values.items():
+            if name in self.relations:
+                index, model_field = self.relations[name]
+                args[index] = value.pk if value is not None else None
+                related.append((model_field, value))
+            else:
+                args[self.slots[name]] = value
+        obj = self.model(*args)
+        for model_field, value in related:
+            model_field.set_cached_value(obj, value)
+        return obj
+
+
+_new_order = _Builder(Order)
+_new_exam = _Builder(OrderExam)
+
+
+def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by: str = "",
+            lock: bool = False, only: tuple[str, ...] = ()) -> list:
+    """Instances of ``model`` whose ``keys`` columns match one of the given key tuples (the
+    lists are parallel) and whose ``where`` columns equal a value (a set: any of its values);
+    ``only``: load just these fields (the others are deferred, as with QuerySet.only).
+
+    On PostgreSQL the keys are joined from ``unnest`` of array parameters bound server-side: one
+    index lookup per key whatever the table statistics (a fresh table, or autovacuum off, made
+    the planner filter 100,000 rows by a 1,000-element ``= ANY`` for every chunk), and no
+    client-side rendering of 1,000 quoted literals (~30 ms of CPU a query with the ORM's __in)."""
+    columns = list(keys)
+    wanted = set(zip(*keys.values()))
+    if not wanted:
+        return []
+    meta = model._meta
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    fields = [f for f in meta.concrete_fields if not only or f.primary_key or f.attname in only]
+    by_column = {f.column: f for f in fields}
+    select = ", ".join(f"t.{quote(f.column)}" for f in fields)
+    params: list = []
+    if postgres:
+        arrays = ", ".join(f"%s::{by_column[c].db_type(connection)}[]" for c in columns)
+        joined = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in columns)
+        sql = (f"SELECT {select} FROM unnest({arrays}) AS k({', '.join(quote(c) for c in columns)}) "
+               f"JOIN {quote(meta.db_table)} t ON {joined}")
+        params += [list(values) for values in zip(*wanted)]
+        clauses = []
+    else:
+        sql = f"SELECT {select} FROM {quote(meta.db_table)} t"
+        clauses = []
+        for column, values in zip(columns, zip(*wanted)):
+            values = list(set(values))
+            clauses.append(f"t.{quote(column)} IN ({', '.join(['%s'] * len(values))})")
+            params += values
+    for column, value in (where or {}).items():
+        if isinstance(value, set | frozenset | list | tuple):
+            values = list(value)
+            clauses.append(f"t.{quote(column)} = ANY(%s)" if postgres else
+                           f"t.{quote(column)} IN ({', '.join(['%s'] * len(values))})")
+            params += [values] if postgres else values
+        else:
+            clauses.append(f"t.{quote(column)} = %s")
+            params.append(value)
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if order_by:
+        sql += " ORDER BY " + ", ".join(f"t.{quote(column)}" for column in order_by.split(", "))
+    if lock and postgres:
+        sql += " FOR UPDATE OF t"
+    connection.ensure_connection()
+    with (psycopg.Cursor(connection.connection) if postgres else connection.cursor()) as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = []
+    for index, model_field in enumerate(fields):
+        column = model_field.get_col(meta.db_table)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((index, column, found))
+    names = [f.attname for f in fields]
+    positions = [names.index(by_column[c].attname) for c in columns]
+    pk = names.index(meta.pk.attname)
+    instances, seen = [], set()
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, column, functions in converters:
+                for convert in functions:
+                    row[index] = convert(row[index], column, connection)
+        if tuple(row[i] for i in positions) not in wanted or row[pk] in seen:
+            continue  # SQLite matched each key column on its own; a key given twice joins twice
+        seen.add(row[pk])
+        instances.append(model.from_db(connection.alias, names, row))
+    return instances
+
+
+def rows_insert(model, objects: list) -> None:
+    """Insert new model instances and set their primary keys: PostgreSQL COPY (ids drawn from
+    the table's sequence first), ``bulk_create`` elsewhere. No signals, like bulk_create."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = meta.concrete_fields
+    stamped = [f.attname for f in fields if isinstance(f, DateTimeField) and (f.auto_now or f.auto_now_add)]
+    as_json = [(index, f.encoder) for index, f in enumerate(fields) if isinstance(f, JSONField)]
+    values_of = operator.attrgetter(*(f.attname for f in fields))
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(objects)])
+        now = timezone.now()
+        for obj, (pk,) in zip(objects, cursor.fetchall()):
+            obj.pk = pk
+            for name in stamped:
+                setattr(obj, name, now)
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                row = list(values_of(obj))
+                for index, encoder in as_json:
+                    row[index] = json.dumps(row[index], cls=encoder)
+                copy.write_row(row)
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+_ERROR_SPLIT = re.compile(r"; (?=[A-Za-z][\w.\[\]]*: )")
+
+
+def field_errors(message: str) -> list[FieldError]:
+    """The service's joined error text (``Field: reason; Field: reason``) as FieldErrors."""
+    errors = []
+    for part in _ERROR_SPLIT.split(message or ""):
+        name, sep, reason = part.partition(": ")
+        if sep and re.fullmatch(r"[A-Za-z][\w.\[\]]*", name):
+            errors.append(FieldError(name, reason))
+        else:
+            errors.append(FieldError("", part))
+    return errors
+
+
+def order_batch_process(*, items: list[tuple[Any, dict]], organization: Organization, channel: str,
+                        inbound: InboundMessage, sender: str = "", actor=None) -> list[BatchResult]:
+    """One chunk in one call (see OrderBatch for many chunks of one file)."""
+    batch = OrderBatch(organization=organization, channel=channel, sender=sender, actor=actor)
+    return batch.process(items, inbound=inbound)
+
+
+__all__ = ["CREATED", "FAILED", "UPDATED", "BatchResult", "OrderBatch", "field_errors", "order_batch_process",
+           "rows_insert"]

@@ -1,0 +1,62 @@
+"""Reads for the portal's organization pages, always scoped to the signed-in user (R1).
+
+``sites_visible``: the sites a user works at (site limits of clinic staff). The ``*_administered``
+selectors: what an organization admin manages; everyone else gets nothing, so an object of
+another organization (or a non-admin asking) is a 404."""
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from iris_portal.permissions import can_administer_organization, can_see_organization_data
+from iris_portal.scoping import scope_to_organization
+
+from .models import Department, Device, Site, User
+
+
+def site_limits(user, site_field: str = "pk") -> Q:
+    """Rows at the sites a user is limited to, or every row when they have no limits; one SQL
+    condition (no query of its own). Organization admins are never limited."""
+    if user.is_org_admin:
+        return Q()
+    own = User.sites.through.objects.filter(user_id=user.pk)
+    return ~Q(Exists(own)) | Q(Exists(own.filter(site_id=OuterRef(site_field))))  # cheap test first
+
+
+def sites_visible(*, user) -> QuerySet[Site]:
+    """The organization's sites, or only the user's own when they are limited to some, as
+    ``orders.selectors.order_list`` does."""
+    if not can_see_organization_data(user):
+        return Site.objects.none()
+    return scope_to_organization(Site.objects.all(), user).filter(site_limits(user)).order_by("name")
+
+
+def sites_administered(*, user) -> QuerySet[Site]:
+    if not can_administer_organization(user):
+        return Site.objects.none()
+    return scope_to_organization(Site.objects.all(), user).annotate(
+        department_count=Count("departments", distinct=True), device_count=Count("devices", distinct=True))
+
+
+def departments_administered(*, user) -> QuerySet[Department]:
+    if not can_administer_organization(user):
+        return Department.objects.none()
+    return scope_to_organization(Department.objects.select_related("site"), user, "site__organization")
+
+
+def devices_administered(*, user) -> QuerySet[Device]:
+    if not can_administer_organization(user):
+        return Device.objects.none()
+    return scope_to_organization(Device.objects.select_related("site"), user, "site__organization")
+
+
+def users_administered(*, user) -> QuerySet[User]:
+    if not can_administer_organization(user):
+        return User.objects.none()
+    return scope_to_organization(User.objects.all(), user).prefetch_related("sites")
+
+
+def audit_events_administered(*, user) -> QuerySet:
+    """The organization's audit log (R14), for its admins."""
+    from iris_portal.models import AuditEvent
+
+    if not can_administer_organization(user):
+        return AuditEvent.objects.none()
+    return scope_to_organization(AuditEvent.objects.select_related("user"), user)

@@ -1,0 +1,20 @@
+import django_filters
+
+from iris_portal.filters import PortalFilterSet
+from organizations.selectors_admin import sites_visible
+
+from .models import Patient
+
+
+def _sites(request):
+    return sites_visible(user=request.user) if request else Patient.objects.none()
+
+
+class PatientFilterSet(PortalFilterSet):
+    search_fields = ("local_id__istartswith", "last_name__istartswith", "first_name__istartswith")
+    site = django_filters.ModelChoiceFilter(queryset=_sites, label="Site")
+    dob = django_filters.DateFilter(label="Date of birth", widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Patient
+        fields = ["q", "site", "dob"]

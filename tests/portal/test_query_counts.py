@@ -1,0 +1,109 @@
+"""Query-count guard: every list page runs the same number of queries for 3 rows as for a full
+page (constant in page size: no query per row), and at most 12."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from organizations.models import Department, Device
+from tests.factories import OrderFactory, PatientFactory, ProviderFactory, SiteFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+MAX_QUERIES = 12
+
+
+def add_orders(org, count):
+    site = org.sites.first()
+    for _ in range(count):
+        OrderFactory(patient=PatientFactory(site=site), ordering_provider=ProviderFactory(), urgent=True)
+
+
+def add_patients(org, count):
+    for _ in range(count):
+        PatientFactory(site=org.sites.first())
+
+
+def add_sites(org, count):
+    for _ in range(count):
+        site = SiteFactory(organization=org)
+        Department.objects.create(site=site, local_id="D")
+        Device.objects.create(site=site, local_id="C")
+
+
+def add_departments(org, count):
+    for index in range(count):
+        Department.objects.create(site=org.sites.first(), local_id=f"D{index}-{Department.objects.count()}")
+
+
+def add_devices(org, count):
+    for index in range(count):
+        Device.objects.create(site=org.sites.first(), local_id=f"C{index}-{Device.objects.count()}")
+
+
+def add_users(org, count):
+    for _ in range(count):
+        UserFactory(organization=org).sites.add(org.sites.first())
+
+
+def add_audit(org, count, user=None):
+    from iris_portal.models import AuditEvent
+
+    AuditEvent.objects.bulk_create([AuditEvent(organization=org, user=user, action="view", object_type="order",
+                                               object_id=str(i)) for i in range(count)])
+
+
+PAGES = [
+    ("home", add_orders, {}),
+    ("orders:list", add_orders, {}),
+    ("orders:list", add_orders, {"status": "open", "evaluation_type": "DR", "q": "ORD"}),
+    ("patients:list", add_patients, {}),
+    ("organizations:site-list", add_sites, {}),
+    ("organizations:department-list", add_departments, {}),
+    ("organizations:device-list", add_devices, {}),
+    ("organizations:user-list", add_users, {}),
+    ("organizations:audit-log", add_audit, {}),
+]
+
+
+@pytest.mark.parametrize("name,add,params", PAGES, ids=[f"{p[0]}{'-filtered' if p[2] else ''}" for p in PAGES])
+def test_list_page_queries_are_constant_in_page_size(client, org, org_admin, name, add, params):
+    org_admin.is_clinic_staff = True
+    org_admin.save()
+    client.force_login(org_admin)
+    url = reverse(name)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, params)
+        assert response.status_code == 200
+        return len([q for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))])
+
+    add(org, 3)
+    few = count()
+    add(org, 60)  # more than a page
+    many = count()
+    assert few == many, f"{name}: {few} queries for 3 rows, {many} for a full page"
+    assert many <= MAX_QUERIES, f"{name}: {many} queries"
+
+
+def test_order_detail_queries_do_not_grow_with_events_and_images(clinic, north):
+    from django.core.files.base import ContentFile
+
+    from orders.models import Image
+
+    order = OrderFactory(patient=PatientFactory(site=north))
+    url = reverse("orders:detail", args=[order.pk])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert clinic.get(url).status_code == 200
+        return len([q for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))])
+
+    few = count()
+    for side in ("OD", "OS", "OD", "OS"):
+        image = Image(order=order, laterality=side)
+        image.file.save("x.jpg", ContentFile(b"x"), save=True)
+    from orders.services.events import events_record, order_event
+
+    events_record(organization=order.organization, events=[order_event("ImageReceipt", order) for _ in range(5)])
+    assert count() == few <= MAX_QUERIES
