@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from orders.reference import ALL_EVALUATION_TYPE_CODES, EVALUATION_TYPE_CHOICES
+from orders.reference import ALL_EVALUATION_TYPE_CODES
 
 from .us_states import STATE_CHOICES
 

@@ -144,6 +144,10 @@ class LenientModel(BaseModel):
             type.__setattr__(cls, "_lookup_cache_own", cached)
         return cached
 
+    def required_errors(self) -> list:
+        """Fields this message needs beyond its types (overridden per message)."""
+        return []
+
     def is_empty(self) -> bool:
         """True when nothing was given (every field None, empty, or an empty nested object)."""
         for name in type(self).model_fields:
@@ -181,3 +185,24 @@ class LenientModel(BaseModel):
                 continue
             folded[alias] = value
         return folded
+
+
+def parse_message(model: type["LenientModel"], data: "str | bytes | dict", label: str):
+    """JSON text/bytes or a dict -> a validated ``model``; every problem is a RequestRejected
+    naming the field. A model's ``required_errors()`` adds its own requirements."""
+    from pydantic import ValidationError
+
+    from .errors import FieldError, RequestRejected, errors_from_validation
+    from .jsonio import loads_lenient
+
+    if not isinstance(data, dict):
+        data = loads_lenient(data)
+    if not isinstance(data, dict):
+        raise RequestRejected(FieldError("", f"{label} must be a JSON object"))
+    try:
+        message = model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestRejected(errors_from_validation(exc)) from None
+    if errors := message.required_errors():
+        raise RequestRejected(errors)
+    return message

@@ -2,11 +2,10 @@
 environments submit a grading."""
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from .base import Blankable, LenientModel, Text, is_blank
-from .errors import FieldError, RequestRejected, errors_from_validation
-from .jsonio import loads_lenient
+from .base import Blankable, LenientModel, Text, is_blank, parse_message
+from .errors import FieldError
 from .order_request import Site
 
 
@@ -38,19 +37,12 @@ class GradingSubmission(LenientModel):
     os: Blankable(EyeGrading) = Field(None, alias="OS")
     notes: Text = Field(None, alias="Notes")
 
+    def required_errors(self) -> list[FieldError]:
+        missing = [name for name, value in (("ClientGuid", self.client_guid), ("LocalId", self.local_id)) if not value]
+        if not (self.od or self.os):
+            missing.append("OD")
+        return [FieldError(name, "required") for name in missing]
+
 
 def parse_grading_submission(data: str | bytes | dict) -> GradingSubmission:
-    if not isinstance(data, dict):
-        data = loads_lenient(data)
-    if not isinstance(data, dict):
-        raise RequestRejected(FieldError("", "a GradingSubmission must be a JSON object"))
-    try:
-        submission = GradingSubmission.model_validate(data)
-    except ValidationError as exc:
-        raise RequestRejected(errors_from_validation(exc)) from None
-    missing = [name for name, value in (("ClientGuid", submission.client_guid), ("LocalId", submission.local_id)) if not value]
-    if not (submission.od or submission.os):
-        missing.append("OD")
-    if missing:
-        raise RequestRejected([FieldError(name, "required") for name in missing])
-    return submission
+    return parse_message(GradingSubmission, data, "a GradingSubmission")

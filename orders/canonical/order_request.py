@@ -5,7 +5,7 @@ TS sends enums as integers and PersonGender.Value, Go sends Address.Street/Zip a
 Image.DateTimeOffset, both send "V2.3.1" and blank objects for everything unset."""
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from organizations.us_states import normalize_state
 
@@ -13,9 +13,8 @@ from ..reference import (
     GENDER_BY_ID, IMAGE_CONTEXT_BY_ID, Gender, GenderContext, ImageContext, Laterality,
     MaritalStatus, OrderControlCode, normalize_evaluation_type,
 )
-from .base import Blankable, LenientModel, LooseDate, LooseDateTime, OptionalInt, Text, is_blank
-from .errors import FieldError, RequestRejected, errors_from_validation
-from .jsonio import loads_lenient
+from .base import Blankable, LenientModel, LooseDate, LooseDateTime, OptionalInt, Text, is_blank, parse_message
+from .errors import FieldError
 
 SCHEMA_VERSION = "2.3.1"
 
@@ -319,15 +318,4 @@ class OrderRequest(LenientModel):
 
 def parse_order_request(data: str | bytes | dict) -> OrderRequest:
     """Parse and validate; raise RequestRejected naming every offending field."""
-    if not isinstance(data, dict):
-        data = loads_lenient(data)
-    if not isinstance(data, dict):
-        raise RequestRejected(FieldError("", "an OrderRequest must be a JSON object"))
-    try:
-        request = OrderRequest.model_validate(data)
-    except ValidationError as exc:
-        raise RequestRejected(errors_from_validation(exc)) from None
-    errors = request.required_errors()
-    if errors:
-        raise RequestRejected(errors)
-    return request
+    return parse_message(OrderRequest, data, "an OrderRequest")
