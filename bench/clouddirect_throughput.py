@@ -9,11 +9,13 @@ Three phases, each order new (new patient, provider, FL site):
   first send). Latency in a burst is queueing, so it is not reported from this phase.
 - paced: --paced orders sent at --rate per second (below capacity); latency = receipt - send.
 
-    .venv/bin/python bench/clouddirect_throughput.py [--count 5000] [--paced 1000] [--rate 200]
+    .venv/bin/python bench/clouddirect_throughput.py [--count 5000] [--paced 1000] [--rate 40]
+    .venv/bin/python bench/clouddirect_throughput.py --profile 400   # where a message's CPU goes
 """
 import argparse
 import datetime as dt
 import json
+import os
 import threading
 import time
 
@@ -21,6 +23,12 @@ import redis
 from clouddirect_harness import PrivateRedis, django_ready, order_request, worker_start
 
 from _setup import machine, percentile
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (robust to other load, unlike wall time)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Receipts:
@@ -62,13 +70,36 @@ class Receipts:
         return False
 
 
+def profile(writer_url: str, keys, guid: str, count: int) -> None:
+    import cProfile
+    import pstats
+
+    from orders.intake.clouddirect.worker import CloudDirectWorker
+
+    writer, worker = redis.Redis.from_url(writer_url), CloudDirectWorker()
+    for prefix, n in (("PWARM", 50), ("PROF", count)):
+        for index in range(n):
+            writer.xadd(keys.orders, {"type": "OrderRequest", "body": order_request(guid, f"{prefix}-{index}")})
+        if prefix == "PWARM":
+            worker.run_once()
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    handled = worker.run_once()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    print(f"{handled} messages, worker CPU {stats.total_tt / handled * 1000:.1f} ms per message under cProfile")
+    stats.sort_stats("cumulative").print_stats(r"/(orders|patients|organizations)/", 25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--paced", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--baseline", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (the target is for one)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="only: run the worker in this process on N orders under cProfile (CPU clock)")
     parser.add_argument("--appendfsync", default="everysec", choices=["always", "everysec"])
     args = parser.parse_args()
 
@@ -82,6 +113,8 @@ def main() -> None:
         from orders.services.order_request import order_request_process
 
         guid, keys = str(organization.client_guid), stream_keys(organization)
+        if args.profile:
+            return profile(writer_url, keys, guid, args.profile)
         service_bodies = [order_request(guid, f"SERVICE-{i}") for i in range(args.baseline)]
         service_started = time.perf_counter()
         for body in service_bodies:
@@ -98,6 +131,7 @@ def main() -> None:
 
         burst = [f"BURST-{i}" for i in range(args.count)]
         bodies = [order_request(guid, local_id) for local_id in burst]
+        cpu_before = sum(cpu_seconds(worker.pid) for worker in workers)
         started = time.perf_counter()
         pipe = writer.pipeline(transaction=False)
         for index, body in enumerate(bodies, 1):
@@ -109,6 +143,7 @@ def main() -> None:
         assert receipts.wait_for(burst, 600), "burst receipts missing"
         finished = max(receipts.arrived[local_id] for local_id in burst)
         rate = len(burst) / (finished - started)
+        worker_cpu_ms = (sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before) / len(burst) * 1000
 
         paced = [f"PACED-{i}" for i in range(args.paced)]
         sends: dict[str, float] = {}
@@ -127,10 +162,12 @@ def main() -> None:
         created = Order.objects.filter(organization=organization).count()
         expected = len(service_bodies) + len(warm) + len(burst) + len(paced)
         print(f"Cloud Direct end to end — {dt.date.today().isoformat()} — {machine()}")
-        print(f"  Redis appendonly yes, appendfsync {args.appendfsync}; PostgreSQL; {args.workers} worker process(es)")
+        print(f"  Redis appendonly yes, appendfsync {args.appendfsync}; PostgreSQL; {args.workers} worker process(es); "
+              f"load average {open('/proc/loadavg').read().split()[0]}")
         print(f"  order service alone (no broker, in process): {len(service_bodies)} orders -> {service_rate:.0f}/s")
         print(f"  burst: {len(burst)} orders, sent in {sent_at - started:.2f} s, last receipt after "
-              f"{finished - started:.2f} s -> {rate:.0f} messages/s (target >= 500)")
+              f"{finished - started:.2f} s -> {rate:.0f} messages/s (target >= 500); "
+              f"worker CPU {worker_cpu_ms:.1f} ms per message")
         print(f"  paced at {args.rate:.0f}/s: {len(paced)} orders, latency XADD -> receipt p50 "
               f"{percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
               f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms (target p50 < 20 ms)")

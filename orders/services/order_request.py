@@ -178,6 +178,8 @@ def _order_new(ctx: _Context) -> Order:
     patient = patient_find(organization=org, site=site, local_id=req.patient.local_id, for_update=True)
     existing = Order.objects.select_related("patient").filter(organization=org, local_id=req.order.local_id).first()
     if existing is not None:
+        if patient is None:  # both committed by a concurrent submission after our patient lookup
+            patient = patient_find(organization=org, site=site, local_id=req.patient.local_id, for_update=True)
         _check_same_patient(req, same=patient is not None and existing.patient_id == patient.pk)
         # R6: same order id again = duplicate submission; idempotent, nothing changes.
         ctx.events.append(order_event(EventType.ORDER_CREATION_RECEIPT, existing, warnings=[DUPLICATE_WARNING]))
