@@ -14,7 +14,7 @@ from orders.canonical.grading_submission import parse_grading_submission
 from orders.models import InboundMessage, InboundStatus, Order
 from orders.services.events import events_record, order_event
 from orders.services.inbox import inbound_finish, inbound_store, redact_json_ssn, storable_text
-from orders.services.order_request import _organization_for
+from orders.services.order_request import organization_for_request
 from organizations.models import Organization, User
 
 from . import catalogue as cat
@@ -70,7 +70,7 @@ def _process(*, inbound, body, organization, grader) -> GradingSubmissionOutcome
     try:
         with transaction.atomic():
             submission = parse_grading_submission(body.encode() if isinstance(body, str) else body)
-            org = _organization_for(submission, organization)
+            org = organization_for_request(submission, organization)
             order = Order.objects.filter(organization=org, local_id=submission.local_id).first()
             if order is None:
                 raise RequestRejected(FieldError("LocalId", f"no order '{submission.local_id}' in this organization"))

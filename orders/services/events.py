@@ -42,15 +42,14 @@ def events_record(*, organization, inbound=None, events: list[tuple[Order | None
     ]
     (insert or OrderEvent.objects.bulk_create)(rows)
     if rows and settings.IRIS_EVENT_PUBLISHERS:
-        ids = [row.pk for row in rows]
-        transaction.on_commit(lambda: events_publish(ids))
+        transaction.on_commit(lambda: events_publish(rows))
     return rows
 
 
-def events_publish(event_ids: list[int]) -> None:
-    """Call every configured publisher (e.g. the Cloud Direct events stream) with the events.
-    A failing publisher is logged and does not stop the others; rows stay for a later sweep."""
-    events = list(OrderEvent.objects.filter(pk__in=event_ids).select_related("organization"))
+def events_publish(events: list[OrderEvent]) -> None:
+    """Call every configured publisher (e.g. the Cloud Direct events stream) with the rows just
+    committed (they carry their organization; no need to read them back). A failing publisher is
+    logged and does not stop the others; rows stay unpublished for a later sweep."""
     for path in settings.IRIS_EVENT_PUBLISHERS:
         try:
             import_string(path)(events)

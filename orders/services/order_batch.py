@@ -44,7 +44,7 @@ from .events import events_record, order_event
 from .inbox import inbound_finish
 from .order_request import (
     DUPLICATE_WARNING, _apply_order_fields, _check_same_patient, _check_subscribed, _Context, _demographics,
-    _exam_state, _organization_for, _provider_data, _site_for, _source, order_request_process,
+    _exam_state, organization_for_request, _provider_data, _site_for, _source, order_request_process,
     superseded_warning,
 )
 
@@ -204,7 +204,7 @@ class OrderBatch:
             if same and self.organization.is_active:
                 self._guid_spellings.add(guid)
                 return
-            _organization_for(req, self.organization)
+            organization_for_request(req, self.organization)
 
     def _write(self, decisions: list["_Decision"], state: "_State", providers: dict, inbound) -> list[BatchResult]:
         known = providers_upsert(list(providers.values())) if providers else {}

@@ -104,7 +104,7 @@ def _process(*, inbound, body, channel, source, organization, actor) -> OrderReq
                 raise RequestRejected(errors)
         else:
             request = parse_order_request(body.encode() if isinstance(body, str) else body)
-        org = _organization_for(request, organization)
+        org = organization_for_request(request, organization)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             ctx = _Context(organization=org, request=request, source=_source(source))
             try:
@@ -150,7 +150,9 @@ def _source(channel: str) -> str:
     return channel if channel in OrderSource.values else OrderSource.WEB
 
 
-def _organization_for(request: OrderRequest, channel_org: Organization | None) -> Organization:
+def organization_for_request(request: OrderRequest, channel_org: Organization | None) -> Organization:
+    """The active organization named by ClientGuid; it must be the channel's own when the
+    channel already knows it (a Cloud Direct stream, an HL7 sender). Shared by every message kind."""
     try:
         guid = uuid.UUID(request.client_guid)
     except ValueError:
@@ -457,4 +459,4 @@ _HANDLERS = {
     OrderControlCode.RESEND_RESULT: _order_resend_result,
 }
 
-__all__ = ["OrderRequestOutcome", "order_request_process", "order_request_replay"]
+__all__ = ["OrderRequestOutcome", "organization_for_request", "order_request_process", "order_request_replay"]
