@@ -3,7 +3,10 @@
 PostgreSQL, then imported again (every row a duplicate). Target: >= 10,000 rows/s for 100,000
 rows, with peak memory flat from 10,000 to 100,000 rows (issue 5).
 
-    .venv/bin/python bench/csv_import.py [--rows 100000] [--profile] [--per-row 2000]
+    .venv/bin/python bench/csv_import.py [--rows 100000] [--profile] [--phases] [--per-row 2000]
+
+``--phases`` times the import's steps (thread CPU time and wall time per row, cyclic-GC pauses):
+where the microseconds of a row go, with far less distortion than cProfile.
 
 The database is recreated: BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/iris_csv.
 Peak memory is measured in child processes (one per size) with tracemalloc (Python heap) and
@@ -84,6 +87,66 @@ def child(rows: int) -> None:
                       "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+class Phases:
+    """Wall and thread-CPU time spent in the import's main steps (wrapped by name; nested steps
+    are counted in their parents too), and in cyclic garbage collections."""
+
+    STEPS = (("orders.intake.csv.mapping", "FilePlan.request", "map a row to an OrderRequest dict"),
+             ("orders.services.order_batch", "OrderBatch._parse", "canonical parsing (parse_order_request)"),
+             ("orders.services.order_batch", "OrderBatch._apply", "rules and writes of a run (incl. the next four)"),
+             ("orders.services.order_batch", "_State.load", "  load the run's patients, orders, open exams"),
+             ("orders.services.order_batch", "OrderBatch._write", "  writes: patients, orders, exams, events"),
+             ("orders.services.order_batch", "rows_insert", "    COPY (incl. the events' COPY)"),
+             ("orders.services.order_batch", "events_record", "    events: OrderEvent rows"),
+             ("orders.intake.csv.job", "inbound_store", "raw chunk into the inbox (R11)"),
+             ("django.db.backends.base.base", "BaseDatabaseWrapper._commit", "COMMIT (deferred FK checks, WAL flush)"))
+
+    def __init__(self):
+        import collections
+        import gc
+        import importlib
+
+        self.wall, self.cpu, self.calls = collections.Counter(), collections.Counter(), collections.Counter()
+        for module_name, path, label in self.STEPS:
+            owner = importlib.import_module(module_name)
+            *outer, name = path.split(".")
+            for part in outer:
+                owner = getattr(owner, part)
+            real = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            kind = type(real) if isinstance(real, staticmethod | classmethod) else None
+            timed = self._wrap(real.__func__ if kind else real, label)
+            setattr(owner, name, kind(timed) if kind else timed)
+        self._gc_started = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _wrap(self, function, label):
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.wall[label] += time.perf_counter() - wall
+                self.cpu[label] += time.thread_time() - cpu
+                self.calls[label] += 1
+        return timed
+
+    def _gc(self, phase, info):
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.wall["cyclic GC pauses"] += time.perf_counter() - self._gc_started
+            self.calls["cyclic GC pauses"] += 1
+
+    def report(self, rows: int) -> None:
+        print(f"  {'step':52s} {'CPU us/row':>10s} {'wall us/row':>11s}")
+        for _, _, label in self.STEPS:
+            print(f"  {label:52s} {self.cpu[label] / rows * 1e6:10.1f} {self.wall[label] / rows * 1e6:11.1f}")
+        print(f"  {'cyclic GC pauses (' + str(self.calls['cyclic GC pauses']) + ')':52s} {'':10s} "
+              f"{self.wall['cyclic GC pauses'] / rows * 1e6:11.1f}")
+        for counter in (self.wall, self.cpu, self.calls):
+            counter.clear()
+
+
 def calibration_us() -> float:
     """Microseconds to parse one fixed row's OrderRequest (best of 3 x 2,000): the same Python
     work on a busy and an idle machine, to tell how much the figures above are slowed by
@@ -126,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="cProfile the first import, print the top functions")
+    parser.add_argument("--phases", action="store_true", help="time the import's steps (CPU and wall per row)")
     parser.add_argument("--per-row", type=int, default=2000, help="rows for the one-by-one comparison (0: skip)")
     parser.add_argument("--memory-sizes", default="10000,100000", help="row counts for the memory runs ('': skip)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -142,6 +206,7 @@ def main() -> None:
         t0 = time.perf_counter()
         write_csv(path, args.rows, prefix="BENCH")
         print(f"generated {args.rows} rows ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
+        phases = Phases() if args.phases else None
         profiler = None
         if args.profile:
             import cProfile
@@ -160,6 +225,8 @@ def main() -> None:
                   f"failed={job.failed_rows} in {wall:.1f} s -> {args.rows / wall:,.0f} rows/s; CPU per row: "
                   f"Python {python_cpu / args.rows * 1e6:.0f} us + PostgreSQL {pg_cpu / args.rows * 1e6:.0f} us "
                   f"(-> {args.rows / (python_cpu + pg_cpu):,.0f} rows/s if only CPU time counted)")
+            if phases:
+                phases.report(args.rows)
     if args.per_row:
         from django.db import connection
 

@@ -11,6 +11,7 @@ is recreated, migrated and seeded with the demo data.
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -36,25 +37,57 @@ def orm_message(number: int) -> bytes:
     ]).encode()
 
 
-def listener_start(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+def listener_start(url: str, workers: int, processes: int = 1) -> tuple[subprocess.Popen, int]:
     env = dict(os.environ, DATABASE_URL=url, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="iris_portal.settings")
-    process = subprocess.Popen([sys.executable, "manage.py", "hl7_listener", "--port", "0", "--workers", str(workers)],
+    process = subprocess.Popen([sys.executable, "manage.py", "hl7_listener", "--port", "0", "--workers", str(workers),
+                                "--processes", str(processes)],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
-    if not line.startswith("HL7 listener on"):
+    found = re.match(r"HL7 listener on [^ ]+:(\d+)", line)
+    if not found:
         process.kill()
         raise SystemExit(f"listener did not start: {line!r}")
-    return process, int(line.rsplit(":", 1)[1])
+    return process, int(found[1])
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
+    """User + system CPU time a process and its child processes (--processes) have used so far
+    (Linux /proc)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in (children.read_text().split() if children.exists() else []):
+        total += cpu_seconds(int(child))
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL process (where the database's share goes)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            # utime + stime, and cutime + cstime: the postmaster's count of backends that exited.
+            total += sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def analyze() -> None:
+    """Planner statistics after the warm-up, as autovacuum keeps them in production (this
+    machine's PostgreSQL runs with autovacuum off; without them lookups turn into scans as the
+    tables grow during the run)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def run_clients(port: int, connections: int, count: int,
-                listener_pid: int) -> tuple[list[float], float, float, list[str]]:
+                listener_pid: int) -> tuple[list[float], float, dict[str, float], list[str]]:
     from iris_portal.hl7_mllp_client import MLLPClient
 
     per_connection = count // connections
@@ -62,6 +95,7 @@ def run_clients(port: int, connections: int, count: int,
     problems: list[str] = []
     warmed = threading.Barrier(connections + 1)
     done = threading.Barrier(connections + 1)
+    go = threading.Barrier(connections + 1)
 
     def client(index: int) -> None:
         base = index * (per_connection + WARMUP)
@@ -70,6 +104,7 @@ def run_clients(port: int, connections: int, count: int,
             for number in range(base, base + WARMUP):
                 mllp.send(orm_message(number), retries=0)
             warmed.wait()
+            go.wait()
             for number in range(base + WARMUP, base + WARMUP + per_connection):
                 t0 = time.perf_counter()
                 ack = mllp.send(orm_message(number), retries=0)
@@ -83,9 +118,16 @@ def run_clients(port: int, connections: int, count: int,
     for thread in threads:
         thread.start()
     warmed.wait()
+    analyze()  # while the clients wait at the barrier below
+    go.wait()
     started, cpu_started = time.perf_counter(), cpu_seconds(listener_pid)
+    own, database = os.times(), postgres_cpu_seconds()
     done.wait()
-    return latencies, time.perf_counter() - started, cpu_seconds(listener_pid) - cpu_started, problems
+    ended = os.times()
+    cpu = {"listener": cpu_seconds(listener_pid) - cpu_started,
+           "clients": (ended.user + ended.system) - (own.user + own.system),
+           "postgres": postgres_cpu_seconds() - database}
+    return latencies, time.perf_counter() - started, cpu, problems
 
 
 def commit_latency(url: str, rounds: int = 50) -> float:
@@ -104,67 +146,64 @@ def commit_latency(url: str, rounds: int = 50) -> float:
 
 
 PROFILE_PARTS = {  # label -> (file, function) whose cumulative CPU is reported
-    "order service (order_request_process)": ("services/order_request.py", "order_request_process"),
-    "  patient_find (select for update)": ("patients/services.py", "patient_find"),
-    "  patient_create": ("patients/services.py", "patient_create"),
-    "  events_record": ("services/events.py", "events_record"),
-    "  inbound_finish": ("services/inbox.py", "inbound_finish"),
-    "replay check (_accepted_before)": ("hl7/intake.py", "_accepted_before"),
-    "python-hl7 parse (message_parse)": ("hl7/message.py", "message_parse"),
-    "raw message insert (inbound_store)": ("services/inbox.py", "inbound_store"),
-    "ORM -> OrderRequest mapping (orm_map)": ("hl7/mapping.py", "orm_map"),
-    "pydantic OrderRequest (_request_body)": ("hl7/intake.py", "_request_body"),
-    "ACK (_receipt)": ("hl7/intake.py", "_receipt"),
+    "screening: parse, sender, mapping (_screen)": ("hl7/intake.py", "_screen"),
+    "  python-hl7 parse (message_parse)": ("hl7/message.py", "message_parse"),
+    "  ORM -> OrderRequest mapping (orm_map)": ("hl7/mapping.py", "orm_map"),
+    "replay check for the batch (_accepted_keys)": ("hl7/intake.py", "_accepted_keys"),
+    "store + batch path (_organization_batch)": ("hl7/intake.py", "_organization_batch"),
+    "  pydantic OrderRequest (_request_body)": ("hl7/intake.py", "_request_body"),
+    "  raw rows, patients, orders, exams, events (rows_insert)": ("services/order_batch.py", "rows_insert"),
+    "  decisions (OrderBatch._apply)": ("services/order_batch.py", "_apply"),
+    "  inbox statuses (inbound_bulk_finish)": ("services/order_batch.py", "inbound_bulk_finish"),
+    "ACKs (_receipt)": ("hl7/intake.py", "_receipt"),
 }
 
 
-def profile(count: int) -> None:
-    """Where the listener's CPU goes per message: the frame handler in process, sequential,
-    under cProfile with the CPU clock (its overhead inflates the absolute numbers, not the shares)."""
+def profile(count: int, batch: int = 16) -> None:
+    """Where the listener's CPU goes per message: the batch handler in process (batches of
+    ``batch`` frames, as under load), under cProfile with the CPU clock (its overhead inflates
+    the absolute numbers, not the shares)."""
     import cProfile
     import pstats
 
     from iris_portal.hl7_mllp_client import MLLPDecoder, mllp_wrap
-    from orders.intake.hl7.intake import hl7_frame_receive
+    from orders.intake.hl7.intake import hl7_frames_receive
     from orders.intake.hl7.senders import SenderDirectory
 
     senders = SenderDirectory()
     frames = [MLLPDecoder().feed(mllp_wrap(orm_message(900_000 + n)))[0] for n in range(count)]
-    for frame in frames[:WARMUP]:
-        hl7_frame_receive(frame=frame, senders=senders)
-    measured = frames[WARMUP:]
+    batches = [frames[i:i + batch] for i in range(0, len(frames), batch)]
+    warm, measured = batches[:4], batches[4:]
+    for frames_ in warm:
+        hl7_frames_receive(frames=frames_, senders=senders)
+    analyze()
+    half = len(measured) // 2
     cpu = time.process_time()
-    for frame in measured[: len(measured) // 2]:
-        hl7_frame_receive(frame=frame, senders=senders)
-    plain = (time.process_time() - cpu) / (len(measured) // 2)
+    for frames_ in measured[:half]:
+        hl7_frames_receive(frames=frames_, senders=senders)
+    plain = (time.process_time() - cpu) / sum(len(f) for f in measured[:half])
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    for frame in measured[len(measured) // 2:]:
-        hl7_frame_receive(frame=frame, senders=senders)
+    for frames_ in measured[half:]:
+        hl7_frames_receive(frames=frames_, senders=senders)
     profiler.disable()
     stats = pstats.Stats(profiler).stats
 
     def cumulative(path: str, function: str) -> float:
         return sum(row[3] for (file, _, name), row in stats.items() if name == function and file.endswith(path))
 
-    total = cumulative("hl7/intake.py", "hl7_frame_receive")
-    statements = sum(row[1] for (file, _, name), row in stats.items()
-                     if name == "execute" and file.endswith("django/db/backends/utils.py"))
-    print(f"CPU per message without the profiler: {plain * 1000:.2f} ms; "
-          f"SQL statements per message: {statements / (len(measured) - len(measured) // 2):.1f}")
+    total = cumulative("hl7/intake.py", "hl7_frames_receive")
+    print(f"CPU per message without the profiler, batches of {batch}: {plain * 1000:.2f} ms")
     for label, (path, function) in PROFILE_PARTS.items():
-        print(f"{label:42s} {cumulative(path, function) / total * 100:5.1f} % of the CPU")
-    existing = sum(call[3] for (file, _, name), row in stats.items()
-                   if name == "first" and file.endswith("models/query.py")
-                   for (_, _, caller), call in row[4].items() if caller == "_order_new")
-    print(f"{'  the existing-order check in _order_new':42s} {existing / total * 100:5.1f} % of the CPU")
+        print(f"{label:58s} {cumulative(path, function) / total * 100:5.1f} % of the CPU")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--count", type=int, default=10000, help="measured messages (after warm-up)")
-    parser.add_argument("--workers", type=int, default=8, help="listener worker threads")
+    parser.add_argument("--workers", type=int, default=8, help="listener worker threads (per process)")
+    parser.add_argument("--processes", type=int, default=1, help="listener processes sharing the port")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     url = django_setup(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
@@ -172,9 +211,10 @@ def main() -> None:
         profile(min(args.count, 1000))
         return
     probe = commit_latency(url)
-    process, port = listener_start(url, args.workers)
+    process, port = listener_start(url, args.workers, args.processes)
     try:
-        latencies, elapsed, listener_cpu, problems = run_clients(port, args.connections, args.count, process.pid)
+        latencies, elapsed, cpu, problems = run_clients(port, args.connections, args.count, process.pid)
+        listener_cpu = cpu["listener"]
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -184,11 +224,14 @@ def main() -> None:
     sent = len(latencies)
     print(f"date: {dt.date.today()}  machine: {machine()}  database: {url.rsplit('@', 1)[-1]}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}  INSERT+COMMIT p50 before the run: {probe * 1000:.2f} ms")
-    print(f"connections: {args.connections}  listener workers: {args.workers}  measured messages: {sent}"
+    print(f"connections: {args.connections}  listener processes: {args.processes}  workers: {args.workers}"
+          f"  measured messages: {sent}"
           f"  orders in database: {created}  not AA: {len(problems)}")
     print(f"throughput: {sent / elapsed:.0f} messages/s  ({elapsed:.1f} s)")
     print(f"listener CPU: {listener_cpu / sent * 1000:.2f} ms per message "
-          f"(one process, one interpreter lock: at most {sent / listener_cpu:.0f} messages/s per core)")
+          f"(one interpreter lock per process: at most {sent / listener_cpu:.0f} messages/s per core)")
+    print("CPU per message: " + ", ".join(f"{name} {seconds / sent * 1000:.2f} ms" for name, seconds in cpu.items())
+          + f"  (2 cores = {2000 / (sum(cpu.values()) / sent * 1000):.0f} messages/s if nothing else ran)")
     print(f"latency ms (send -> ACK): p50 {percentile(latencies, 50) * 1000:.1f}  "
           f"p95 {percentile(latencies, 95) * 1000:.1f}  p99 {percentile(latencies, 99) * 1000:.1f}")
     if problems:

@@ -1,9 +1,13 @@
 """Portal load: the Order Manager list and the order detail page with 100,000 orders in
-PostgreSQL, served by gunicorn (2 workers), 20 concurrent clients (threads with keep-alive
-connections, each signed in with its own session). Reports p50/p95/p99 per page and the number
-of SQL queries each page runs. Targets: p95 < 150 ms, <= 12 queries per page.
+PostgreSQL, served by gunicorn, at 1, 5 and 20 concurrent clients (closed loop: threads with
+keep-alive connections, each signed in with its own session, sending the next request as soon as
+the last one is answered, no think time). Reports p50/p95/p99 per page, throughput per level,
+the number of SQL queries each page runs, and the CPU time the server (gunicorn and PostgreSQL
+backends, not the load generator) spent per request, which other load on the machine does not
+inflate as much as latency. Targets: p95 < 150 ms, <= 12 queries per page.
 
-    .venv/bin/python bench/web_load.py [--orders 100000] [--requests 2000] [--clients 20] [--reuse]
+    .venv/bin/python bench/web_load.py [--orders 100000] [--requests 1000] [--clients 1,5,20]
+                                       [--workers 2] [--threads 1] [--think 0] [--reuse]
 
 Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/iris_portal_t), recreated
 unless --reuse finds it already seeded.
@@ -125,14 +129,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_load(port: int, cookies: list[str], plan: list[tuple[str, str]], clients: int) -> dict[str, list[float]]:
-    """Each client takes the next request of the shared plan until it is empty."""
+def run_load(port: int, cookies: list[str], plan: list[tuple[str, str]], clients: int,
+             think: float = 0.0) -> dict[str, list[float]]:
+    """Each client takes the next request of the shared plan until it is empty, pausing for an
+    exponentially distributed think time of mean ``think`` seconds after each answer (0: none)."""
     results: dict[str, list[float]] = {}
     errors = []
     lock = threading.Lock()
     queue = list(reversed(plan))
 
-    def client(cookie: str):
+    def client(cookie: str, seed: int):
+        pause = random.Random(seed)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while True:
             with lock:
@@ -148,9 +155,11 @@ def run_load(port: int, cookies: list[str], plan: list[tuple[str, str]], clients
                 if response.status != 200:
                     errors.append((path, response.status))
                 results.setdefault(name, []).append(elapsed)
+            if think:
+                time.sleep(pause.expovariate(1 / think))
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(cookies[i % len(cookies)],)) for i in range(clients)]
+    threads = [threading.Thread(target=client, args=(cookies[i % len(cookies)], i)) for i in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -160,19 +169,67 @@ def run_load(port: int, cookies: list[str], plan: list[tuple[str, str]], clients
     return results
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 for ones that are gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def server_pids(master: int) -> tuple[list[int], list[int]]:
+    """The gunicorn master and its workers, and the PostgreSQL backends of this database (the
+    load generator itself is not counted)."""
+    from django.db import connection
+
+    children = []
+    for task in Path(f"/proc/{master}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        backends = [row[0] for row in cursor.fetchall()]
+    return [master, *children], backends
+
+
+def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
+    """gunicorn as deployed: sync workers, or gthread workers when ``threads`` > 1."""
+    command = [str(Path(sys.executable).with_name("gunicorn")), "iris_portal.wsgi", "-w", str(workers),
+               "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--log-level", "warning"]
+    if threads > 1:
+        command += ["-k", "gthread", "--threads", str(threads)]
+    return command
+
+
+def summarize(results: dict[str, list[float]], elapsed: float) -> dict[str, dict[str, float]]:
+    summary = {}
+    for name, values in results.items():
+        summary[name] = {"n": len(values), "p50": percentile(values, 50) * 1000, "p95": percentile(values, 95) * 1000,
+                         "p99": percentile(values, 99) * 1000}
+    summary["all"] = {"throughput": sum(len(v) for v in results.values()) / elapsed}
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per concurrency level")
+    parser.add_argument("--clients", default="1,5,20", help="concurrency levels, comma-separated")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (> 1: gthread workers)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean think time (s) of each client between requests (default 0: closed loop)")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     args = parser.parse_args()
+    levels = [int(level) for level in args.clients.split(",")]
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     os.environ["BENCH_DATABASE_URL"] = url
-    if args.reuse:
-        django_setup(url, fresh=False)
-    else:
-        django_setup(url, fresh=True)
+    django_setup(url, fresh=not args.reuse)
     from orders.models import Order
     from organizations.demo import DEMO_CLIENT_GUID
     from organizations.models import User
@@ -190,7 +247,7 @@ def main() -> None:
     counts = queries_per_page(user, {"order list": "/orders/", "order list, filtered": list_paths[4],
                                      "order list, search": "/orders/?q=Turing42",
                                      "order detail": f"/orders/{order_ids[0]}/", "dashboard": "/"})
-    cookies = [session_cookie(user) for _ in range(args.clients)]
+    cookies = [session_cookie(user) for _ in range(max(levels))]
 
     rng = random.Random(1)
     plan = []
@@ -202,9 +259,9 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"), "DB_CONN_MAX_AGE": "600"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "iris_portal.wsgi", "-w", "2",
-                               "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--log-level", "warning"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(gunicorn_command(port, args.workers, args.threads), cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL)
+    summaries = {}
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -215,29 +272,43 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        run_load(port, cookies, [("warm", p) for p in list_paths * 4] + [("warm", f"/orders/{i}/") for i in order_ids[:40]],
-                 args.clients)
-        started = time.perf_counter()
-        results = run_load(port, cookies, plan, args.clients)
-        elapsed = time.perf_counter() - started
-        single = run_load(port, cookies[:1], plan[: max(100, args.requests // 10)], 1)  # service time alone
+        warm = [("warm", p) for p in list_paths * 4] + [("warm", f"/orders/{i}/") for i in order_ids[:40]]
+        run_load(port, cookies, warm, max(levels))
+        app_pids, db_pids = server_pids(server.pid)
+        for clients in levels:
+            app_cpu, db_cpu, load = cpu_seconds(app_pids), cpu_seconds(db_pids), os.getloadavg()[0]
+            started = time.perf_counter()
+            results = run_load(port, cookies, plan, clients, args.think)
+            summaries[clients] = summarize(results, time.perf_counter() - started)
+            summaries[clients]["all"].update(app_cpu=(cpu_seconds(app_pids) - app_cpu) / len(plan) * 1000,
+                                             db_cpu=(cpu_seconds(db_pids) - db_cpu) / len(plan) * 1000,
+                                             load=max(load, os.getloadavg()[0]))
     finally:
         server.terminate()
         server.wait(timeout=30)
 
     total = Order.objects.filter(organization__client_guid=DEMO_CLIENT_GUID).count()
-    print(f"date: {dt.date.today()}  machine: {machine()}")
-    print(f"orders: {total}  gunicorn workers: 2  clients: {args.clients}  requests: {args.requests}"
-          f"  throughput: {args.requests / elapsed:.0f} requests/s")
+    kind = f"gthread, {args.threads} threads each" if args.threads > 1 else "sync"
+    print(f"date: {dt.date.today()}  machine: {machine()}  load average: {os.getloadavg()[0]:.1f}")
+    print(f"orders: {total}  gunicorn: {args.workers} workers ({kind})  requests per level: {args.requests}"
+          f"  think time: {f'{args.think:g} s mean (exponential)' if args.think else 'none (closed loop)'}")
     print("| page | clients | requests | p50 | p95 | p99 | queries |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for clients, data in ((args.clients, results), (1, single)):
+    for clients, summary in summaries.items():
         for name in ("order list", "order detail"):
-            values = data.get(name, [])
-            print(f"| {name} | {clients} | {len(values)} | {percentile(values, 50) * 1000:.0f} ms"
-                  f" | {percentile(values, 95) * 1000:.0f} ms | {percentile(values, 99) * 1000:.0f} ms | {counts[name]} |")
+            row = summary[name]
+            print(f"| {name} | {clients} | {row['n']} | {row['p50']:.0f} ms | {row['p95']:.0f} ms | {row['p99']:.0f} ms"
+                  f" | {counts[name]} |")
     for name in ("order list, filtered", "order list, search", "dashboard"):
         print(f"| {name} (queries only) | | | | | | {counts[name]} |")
+    print()
+    print("| clients | throughput (both pages) | gunicorn CPU per request | PostgreSQL CPU per request"
+          " | highest load average |")
+    print("| --- | --- | --- | --- | --- |")
+    for clients, summary in summaries.items():
+        total = summary["all"]
+        print(f"| {clients} | {total['throughput']:.0f} requests/s | {total['app_cpu']:.1f} ms"
+              f" | {total['db_cpu']:.1f} ms | {total['load']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Portal middleware: the two-factor requirement, security headers."""
+"""Portal middleware: the two-factor requirement, security headers, sliding session expiry."""
+import time
+
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -63,4 +65,26 @@ class SecurityHeadersMiddleware:
                 policy = policy.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
             response["Content-Security-Policy"] = policy
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        return response
+
+
+class SessionRefreshMiddleware:
+    """The idle timeout: a session expires SESSION_COOKIE_AGE after the last request. Instead of
+    saving the session on every request (SESSION_SAVE_EVERY_REQUEST: an UPDATE and a commit per
+    page view), it is saved when its expiry was last pushed back more than
+    ``IRIS_SESSION_REFRESH_SECONDS`` (60) ago, so the timeout is exact to within that. Place it
+    right after SessionMiddleware."""
+
+    KEY = "_refreshed_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if now - session.get(self.KEY, 0) >= getattr(settings, "IRIS_SESSION_REFRESH_SECONDS", 60):
+                session[self.KEY] = now
         return response

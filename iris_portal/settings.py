@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "iris_portal.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -167,7 +168,10 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
 # Sessions: clinic workstations are shared; expire idle sessions.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
-SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+# The age counts from the last request (an idle timeout): SessionRefreshMiddleware pushes the
+# expiry back at most every IRIS_SESSION_REFRESH_SECONDS instead of saving on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+IRIS_SESSION_REFRESH_SECONDS = int(os.environ.get("IRIS_SESSION_REFRESH_SECONDS", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
@@ -236,6 +240,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "iris-portal@localhost
 
 # Integration settings.
 IRIS_HL7_PORT = int(os.environ.get("IRIS_HL7_PORT", "2575"))
+# Listener processes sharing the port, and batches each processes at once (docs/integrations/hl7.md).
+IRIS_HL7_PROCESSES = int(os.environ.get("IRIS_HL7_PROCESSES", "1"))
+IRIS_HL7_BATCH_SLOTS = int(os.environ.get("IRIS_HL7_BATCH_SLOTS", "4"))
+IRIS_HL7_BATCH_SLOW_MS = float(os.environ.get("IRIS_HL7_BATCH_SLOW_MS", "50"))
+IRIS_HL7_BATCH_MAX = int(os.environ.get("IRIS_HL7_BATCH_MAX", "200"))
 IRIS_MESSAGE_VERSION = "2.3.1"
 # Where image-first references (Camera.Images[].AzureBlobStorage) are looked up in default storage.
 IRIS_BLOB_PREFIX = os.environ.get("IRIS_BLOB_PREFIX", "blobs")

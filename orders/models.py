@@ -91,6 +91,8 @@ class Order(models.Model):
             models.Index(fields=["organization", "status", "-created_at"], name="order_org_status_idx"),
             models.Index(fields=["organization", "-created_at"], name="order_org_created_idx"),
             models.Index(fields=["site", "-created_at"], name="order_site_created_idx"),
+            # The dashboard's "results this week" and turnaround chart (graded_at ranges).
+            models.Index(fields=["organization", "graded_at"], name="order_org_graded_idx"),
         ]
 
     def __str__(self) -> str:

@@ -274,6 +274,14 @@ class HL7SiteMapping(models.Model):
     def __str__(self) -> str:
         return f"{self.code} → {self.site.local_id}"
 
+    def clean(self):
+        try:
+            interface, site = self.interface, self.site  # the interface may be unsaved (admin add page)
+        except (HL7Interface.DoesNotExist, Site.DoesNotExist):
+            return
+        if site.organization_id != interface.organization_id:
+            raise ValidationError({"site": "Choose a site of the interface's organization."})
+
 
 class CloudDirectCredential(models.Model):
     """A per-organization Redis ACL user for Cloud Direct (SPEC 4.4): the write-only one may

@@ -3,7 +3,7 @@
 ``sites_visible``: the sites a user works at (site limits of clinic staff). The ``*_administered``
 selectors: what an organization admin manages; everyone else gets nothing, so an object of
 another organization (or a non-admin asking) is a 404."""
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from iris_portal.permissions import can_administer_organization, can_see_organization_data
 from iris_portal.scoping import scope_to_organization
@@ -12,12 +12,24 @@ from .models import Department, Device, Site, User
 
 
 def site_limits(user, site_field: str = "pk") -> Q:
-    """Rows at the sites a user is limited to, or every row when they have no limits; one SQL
-    condition (no query of its own). Organization admins are never limited."""
+    """Rows at the sites a user is limited to, or every row when they have no limits.
+    Organization admins are never limited. The user's few site ids are read first (one small
+    query) so that the list query stays a plain indexed filter: an EXISTS here made PostgreSQL
+    scan the table for the Order Manager's count (6 ms vs 1.6 ms at 100,000 orders)."""
     if user.is_org_admin:
         return Q()
-    own = User.sites.through.objects.filter(user_id=user.pk)
-    return ~Q(Exists(own)) | Q(Exists(own.filter(site_id=OuterRef(site_field))))  # cheap test first
+    site_ids = user_site_ids(user)
+    return Q(**{f"{site_field}__in": site_ids}) if site_ids else Q()
+
+
+def user_site_ids(user) -> list[int]:
+    """The sites a user is limited to (none: every site of the organization). Read once per
+    user object, i.e. once per request for ``request.user``; a page asks several times."""
+    cached = user.__dict__.get("_site_limit_ids")
+    if cached is None:
+        cached = list(User.sites.through.objects.filter(user_id=user.pk).values_list("site_id", flat=True))
+        user.__dict__["_site_limit_ids"] = cached
+    return cached
 
 
 def sites_visible(*, user) -> QuerySet[Site]:

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from iris_portal.models import AuditEvent
 from iris_portal.tables import DateTimeColumn, PortalTable
 
-from .models import Department, Device, Site, User
+from .models import Department, Device, HL7Interface, Site, User
 
 
 class SiteTable(PortalTable):
@@ -120,3 +120,32 @@ class AuditEventTable(PortalTable):
 
     def render_action(self, record):
         return format_html('<span class="badge text-bg-light border">{}</span>', record.get_action_display())
+
+
+class HL7InterfaceTable(PortalTable):
+    name = tables.Column(linkify=("organizations:hl7-interface-detail", {"pk": tables.A("pk")}))
+    sending_applications = tables.Column("MSH-3", orderable=False)
+    sending_facilities = tables.Column("MSH-4", orderable=False)
+    mrn_source = tables.Column("MRN from")
+    site_source = tables.Column("Site from")
+    mapping_count = tables.Column("Site mappings")
+    ordering_provider_id_type = tables.Column("Provider id type")
+    is_active = tables.BooleanColumn(verbose_name="Active")
+
+    default_columns = ("name", "sending_applications", "sending_facilities", "mrn_source", "site_source",
+                       "mapping_count", "is_active")
+    required_columns = ("name",)
+
+    class Meta(PortalTable.Meta):
+        model = HL7Interface
+        fields = ()
+        sequence = ("name", "sending_applications", "sending_facilities", "mrn_source", "site_source",
+                    "mapping_count", "ordering_provider_id_type", "is_active")
+        order_by = ("name",)
+        empty_text = "No HL7 interfaces yet."
+
+    def render_sending_applications(self, value):
+        return ", ".join(value) or "any"
+
+    def render_sending_facilities(self, value):
+        return ", ".join(value) or "—"

@@ -39,3 +39,14 @@ urlpatterns += [
          name="user-reset-two-factor"),
     path("audit/", views_admin.AuditLogView.as_view(), name="audit-log"),
 ]
+
+# HL7 interface settings (issue 4).
+from . import views_hl7  # noqa: E402
+
+urlpatterns += [
+    path("hl7/", views_hl7.HL7InterfaceListView.as_view(), name="hl7-interface-list"),
+    path("hl7/add/", views_hl7.HL7InterfaceEditView.as_view(), name="hl7-interface-add"),
+    path("hl7/<int:pk>/", views_hl7.HL7InterfaceDetailView.as_view(), name="hl7-interface-detail"),
+    path("hl7/<int:pk>/edit/", views_hl7.HL7InterfaceEditView.as_view(), name="hl7-interface-edit"),
+    path("hl7/<int:pk>/delete/", views_hl7.HL7InterfaceDeleteView.as_view(), name="hl7-interface-delete"),
+]

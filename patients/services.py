@@ -54,9 +54,11 @@ def patient_create(*, organization: Organization, site: Site, local_id: str, dem
     return patient
 
 
-def patient_build(*, organization: Organization, site: Site, local_id: str, demographics: Demographics) -> Patient:
-    """A new, unsaved patient (bulk intake inserts many at once)."""
-    patient = Patient(organization=organization, site=site, local_id=local_id, floating=organization.patients_float)
+def patient_build(*, organization: Organization, site: Site, local_id: str, demographics: Demographics,
+                  new=Patient) -> Patient:
+    """A new, unsaved patient (bulk intake inserts many at once; ``new``: how it builds the
+    instance, e.g. without ``Model.__init__``)."""
+    patient = new(organization=organization, site=site, local_id=local_id, floating=organization.patients_float)
     for name, value in demographics.items():
         setattr(patient, name, value)
     if not patient.dx_code:

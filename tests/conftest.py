@@ -3,6 +3,7 @@ import pytest
 
 from iris_portal.ttl_cache import clear_all
 from organizations.demo import seed_demo
+from tests.browser_support import chromium, page  # noqa: F401 - the browser tests' fixtures
 
 
 @pytest.fixture(autouse=True)

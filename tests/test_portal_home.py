@@ -45,6 +45,7 @@ def test_home_query_count_does_not_grow_with_orders(client):
     user = UserFactory()
     site = SiteFactory(organization=user.organization)
     client.force_login(user)
+    client.get("/")  # the session's first page view pushes its expiry back (a write); steady state after
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -55,7 +56,7 @@ def test_home_query_count_does_not_grow_with_orders(client):
     few = queries()
     for _ in range(30):
         OrderFactory(patient__site=site, urgent=True)
-    assert queries() == few <= 14
+    assert queries() == few <= 12
 
 
 def test_schemas_are_published_at_stable_urls(client):

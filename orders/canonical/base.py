@@ -1,9 +1,13 @@
 """Lenient building blocks shared by the canonical models."""
 import datetime as dt
 import re
+import typing
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError, model_validator
+
+from .errors import FieldError, RequestRejected, errors_from_validation
+from .jsonio import loads_lenient
 
 
 def is_blank(value: Any) -> bool:
@@ -21,6 +25,10 @@ def is_blank(value: Any) -> bool:
 
 
 def _text(value: Any) -> Any:
+    if type(value) is str:  # the common case first (same result as the str branch below)
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -130,6 +138,20 @@ class LenientModel(BaseModel):
     _synonyms: ClassVar[dict[str, str]] = {}
     _lookup_cache: ClassVar[dict[str, str] | None] = None
 
+    # Per class, set when it is defined (these are read for every nested object of every
+    # message): the field names, those whose type can hold a nested LenientModel, the aliases.
+    _field_names: ClassVar[tuple[str, ...]] = ()
+    _model_field_names: ClassVar[tuple[str, ...]] = ()
+    _aliases: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields
+        cls._field_names = tuple(fields)
+        cls._model_field_names = tuple(name for name, info in fields.items() if _may_hold_model(info.annotation))
+        cls._aliases = frozenset(info.alias or name for name, info in fields.items())
+
     @classmethod
     def _key_lookup(cls) -> dict[str, str]:
         cached = cls.__dict__.get("_lookup_cache_own")
@@ -150,7 +172,7 @@ class LenientModel(BaseModel):
 
     def is_empty(self) -> bool:
         """True when nothing was given (every field None, empty, or an empty nested object)."""
-        for name in type(self).model_fields:
+        for name in self._field_names:
             value = getattr(self, name)
             if isinstance(value, LenientModel):
                 if not value.is_empty():
@@ -163,7 +185,7 @@ class LenientModel(BaseModel):
     def _drop_empty_children(self):
         """A nested object whose known properties are all blank is absent (None), so the client
         libraries' blank placeholders never count as "given"."""
-        for name in type(self).model_fields:
+        for name in self._model_field_names:  # fields of other types never hold a LenientModel
             value = getattr(self, name)
             if isinstance(value, LenientModel) and value.is_empty():
                 object.__setattr__(self, name, None)
@@ -174,6 +196,8 @@ class LenientModel(BaseModel):
     def _fold_keys(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        if data.keys() <= cls._aliases:
+            return data  # every key is already an exact alias: folding would copy the dict unchanged
         lookup = cls._key_lookup()
         folded: dict[str, Any] = {}
         for key, value in data.items():
@@ -187,14 +211,27 @@ class LenientModel(BaseModel):
         return folded
 
 
+def _may_hold_model(annotation: Any) -> bool:
+    """Whether a field of this type can hold a LenientModel instance (lists of models cannot:
+    their value is a list). Unknown or ``Any`` types count as "can"."""
+    if annotation is Any:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel) or annotation is object
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset, dict):
+        return False
+    if origin is Annotated:
+        return _may_hold_model(typing.get_args(annotation)[0])
+    args = typing.get_args(annotation)
+    if origin is not None and args:  # unions
+        return any(_may_hold_model(arg) for arg in args)
+    return annotation is not None  # forward references, Literal values, type variables
+
+
 def parse_message(model: type["LenientModel"], data: "str | bytes | dict", label: str):
     """JSON text/bytes or a dict -> a validated ``model``; every problem is a RequestRejected
     naming the field. A model's ``required_errors()`` adds its own requirements."""
-    from pydantic import ValidationError
-
-    from .errors import FieldError, RequestRejected, errors_from_validation
-    from .jsonio import loads_lenient
-
     if not isinstance(data, dict):
         data = loads_lenient(data)
     if not isinstance(data, dict):

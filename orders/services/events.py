@@ -28,17 +28,19 @@ def order_event(event_type: str, order: Order | None, *, success: bool = True, e
 
 
 def events_record(*, organization, inbound=None, events: list[tuple[Order | None, dict]], actor=None,
-                  insert=None) -> list[OrderEvent]:
+                  insert=None, inbounds: list | None = None) -> list[OrderEvent]:
     """Store the events (``insert``: how to write the rows, e.g. COPY for bulk intake; default
-    bulk_create) and hand them to the publishers after commit."""
+    bulk_create) and hand them to the publishers after commit. ``inbounds``: each event's own
+    inbound message (a batch of stream messages), parallel to ``events``; else ``inbound``."""
+    inbounds = inbounds or [inbound] * len(events)
     rows = [
         OrderEvent(
-            organization=organization, order=order, inbound_message=inbound,
+            organization=organization, order=order, inbound_message=message,
             event_type=payload["ResultObjectType"], transaction_id=payload["TransactionId"],
             timestamp=parse_datetime(payload["Timestamp"]), success=payload["Success"],
             error_message=payload.get("ErrorMessage") or "", payload=payload, actor=actor,
         )
-        for order, payload in events
+        for (order, payload), message in zip(events, inbounds, strict=True)
     ]
     (insert or OrderEvent.objects.bulk_create)(rows)
     if rows and settings.IRIS_EVENT_PUBLISHERS:

@@ -47,15 +47,26 @@ def storable_text(body: str | bytes) -> str:
     return body.replace("\x00", "\\x00") if "\x00" in body else body
 
 
+def inbound_build(
+    *, channel: str, body: str | bytes, sender: str = "", message_type: str = "", control_id: str = "",
+    organization=None,
+) -> InboundMessage:
+    """An unsaved inbox row (stream channels store a batch of them with one insert)."""
+    body = storable_text(body)
+    return InboundMessage(
+        channel=channel, sender=sender[:200], message_type=message_type[:50], control_id=control_id[:200],
+        organization=organization, body=body, body_sha256=InboundMessage.hash_body(body),
+    )
+
+
 def inbound_store(
     *, channel: str, body: str | bytes, sender: str = "", message_type: str = "", control_id: str = "",
     organization=None,
 ) -> InboundMessage:
-    body = storable_text(body)
-    return InboundMessage.objects.create(
-        channel=channel, sender=sender[:200], message_type=message_type[:50], control_id=control_id[:200],
-        organization=organization, body=body, body_sha256=InboundMessage.hash_body(body),
-    )
+    inbound = inbound_build(channel=channel, body=body, sender=sender, message_type=message_type,
+                            control_id=control_id, organization=organization)
+    inbound.save(force_insert=True)
+    return inbound
 
 
 def inbound_finish(message: InboundMessage, *, status: str, error: str = "", order=None, organization=None) -> None:
@@ -73,4 +84,4 @@ def inbound_finish(message: InboundMessage, *, status: str, error: str = "", ord
     message.save(update_fields=fields)
 
 
-__all__ = ["InboundStatus", "inbound_finish", "inbound_store", "redact_json_ssn"]
+__all__ = ["InboundStatus", "inbound_build", "inbound_finish", "inbound_store", "redact_json_ssn"]

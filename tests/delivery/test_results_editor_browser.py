@@ -7,26 +7,22 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from delivery.models import ReportTemplate
 from tests.factories import OrganizationFactory, SiteFactory, UserFactory
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-        connections.close_all()  # the test body's connection lives in Playwright's greenlet
+def browser(chromium):
+    """The module's Chromium (tests/browser_support.py); the contexts a test opens are closed."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
+    connections.close_all()  # the test body's connection lives in Playwright's greenlet
 
 
 def signed_in_page(browser, live_server, user):

@@ -1,13 +1,12 @@
 """In a real browser (Playwright driving Debian's Chromium): a grader signs in, claims an order
 from the queue, looks at both eyes, grades them and sees the order complete."""
 import io
-import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from PIL import Image as PILImage
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from grading.models import Grading
 from orders.models import OrderStatus
@@ -16,10 +15,6 @@ from tests.factories import PASSWORD, OrderFactory, PatientFactory, SiteFactory
 
 from .conftest import make_grader
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,16 +26,13 @@ def fundus(color) -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def browser_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        # Inside sync_playwright the test body runs in another context (greenlet), so Django
-        # opened a separate connection there: close it before the test database is dropped.
-        connections.close_all()
+def browser_page(chromium):
+    """A page in its own context of the module's Chromium (tests/browser_support.py)."""
+    page = chromium.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    page.context.close()
+    connections.close_all()  # the test body's connection lives in Playwright's greenlet
 
 
 def test_grader_claims_grades_both_eyes_and_sees_the_order_complete(live_server, settings, care_plans, host,

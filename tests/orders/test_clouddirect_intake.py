@@ -10,7 +10,7 @@ from orders.intake.clouddirect.broker import GROUP, stream_keys
 from orders.intake.clouddirect.intake import stream_messages_process
 from orders.models import InboundChannel, InboundMessage, InboundStatus, Order, OrderEvent
 from tests.orders.clouddirect_support import *  # noqa: F403 - fixtures
-from tests.orders.helpers import nw_request
+from tests.orders.helpers import nw_request, with_code
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker commits; receipts are published on commit
 
@@ -166,6 +166,7 @@ def test_poison_message_ends_in_dead_letter_with_its_error_after_max_attempts(br
         raise RuntimeError("patient store exploded")
 
     monkeypatch.setattr("orders.services.order_request.patient_create", broken_patient_create)
+    monkeypatch.setattr("orders.services.order_batch.patient_build", broken_patient_create)  # the batch path
     entry_id = send(writer, cd_org, nw_request(cd_org, site="S-FL", order_id="POISON-1"))
     worker = broker.worker(min_idle_ms=0, max_attempts=3)
 
@@ -198,6 +199,15 @@ def test_a_failing_message_does_not_hold_back_the_rest_of_its_batch(broker, cd_o
         return real_patient_create(**kwargs)
 
     monkeypatch.setattr(service, "patient_create", fails_for_one_patient)
+    from orders.services import order_batch
+    real_patient_build = order_batch.patient_build
+
+    def build_fails_for_one_patient(**kwargs):  # the batch path: its run falls back to one by one
+        if kwargs["local_id"] == "MRN-BAD":
+            raise RuntimeError("bad patient")
+        return real_patient_build(**kwargs)
+
+    monkeypatch.setattr(order_batch, "patient_build", build_fails_for_one_patient)
     writer, reader = broker.connections(cd_org)
     for order_id, mrn in (("B-1", "MRN-1"), ("B-BAD", "MRN-BAD"), ("B-2", "MRN-2")):
         send(writer, cd_org, nw_request(cd_org, site="S-FL", order_id=order_id, mrn=mrn))
@@ -333,3 +343,29 @@ def test_image_first_order_with_missing_blob_stands_with_a_failed_image_receipt(
     assert receipts[("ImageReceipt", "IMG-OD")]["Success"] is True
     assert receipts[("ImageReceipt", "IMG-OS")]["Success"] is False
     assert "'cams/missing.jpg' not found" in receipts[("ImageReceipt", "IMG-OS")]["ErrorMessage"]
+
+
+def test_a_batch_is_processed_in_stream_order_whatever_path_each_entry_takes(broker, cd_org):
+    """New orders go through the batch path, other entries one by one: a change and a
+    cancellation sent right after the order, with a malformed entry between, still apply in
+    the order they were sent."""
+    writer, reader = broker.connections(cd_org)
+    ids = [send(writer, cd_org, nw_request(cd_org, site="S-FL", order_id="SEQ-1", mrn="MRN-S")),
+           writer.xadd(stream_keys(cd_org).orders, {"payload": "{}"}).decode(),
+           send(writer, cd_org, with_code(nw_request(cd_org, site="S-FL", order_id="SEQ-1", mrn="MRN-S",
+                                                     Patient__Name__Last="Byron"), "XO")),
+           send(writer, cd_org, nw_request(cd_org, site="S-FL", order_id="SEQ-2", mrn="MRN-T")),
+           send(writer, cd_org, with_code(nw_request(cd_org, site="S-FL", order_id="SEQ-1", mrn="MRN-S"), "CA"))]
+
+    assert broker.worker().run_once() == 5  # one XREADGROUP batch
+
+    order = Order.objects.select_related("patient").get(organization=cd_org, local_id="SEQ-1")
+    assert (order.status, order.patient.last_name) == ("cancelled", "Byron")
+    events = broker.events(cd_org, reader=reader)
+    assert [(e["ResultObjectType"], e["Success"], e.get("OrderLocalId")) for e in events] == [
+        ("OrderCreationReceipt", True, "SEQ-1"), ("OrderCreationReceipt", False, None),
+        ("OrderCreationReceipt", True, "SEQ-1"), ("OrderCreationReceipt", True, "SEQ-2"),
+        ("OrderCancelled", True, "SEQ-1")]
+    rows = {row.control_id: row.status for row in InboundMessage.objects.filter(organization=cd_org)}
+    assert [rows[entry_id] for entry_id in ids] == ["processed", "rejected", "processed", "processed", "processed"]
+    assert broker.pending(cd_org) == 0

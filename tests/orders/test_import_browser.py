@@ -3,11 +3,10 @@ uploads a file, watches the progress bar move while a worker imports it chunk by
 polling, no reload), then reads the row errors and downloads the error report."""
 import csv
 import io
-import os
 
 import pytest
 from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from orders.intake.csv.job import import_job_steps
 from orders.models import ImportJob, Order
@@ -15,23 +14,18 @@ from tests.factories import PASSWORD, UserFactory
 
 from .import_support import celery_queue, csv_bytes, row
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def browser_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(accept_downloads=True)
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        connections.close_all()  # the test body ran in Playwright's greenlet, with its own connection
+def browser_page(chromium):
+    """A page in its own context of the module's Chromium (tests/browser_support.py)."""
+    page = chromium.new_page(accept_downloads=True)
+    page.set_default_timeout(15_000)
+    yield page
+    page.context.close()
+    connections.close_all()  # the test body ran in Playwright's greenlet, with its own connection
 
 
 def test_upload_shows_live_progress_then_the_errors_and_the_report(live_server, settings, demo, browser_page):

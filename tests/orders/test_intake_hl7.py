@@ -245,6 +245,7 @@ def test_processing_crash_keeps_the_message_and_answers_ar(listener, demo, monke
         raise RuntimeError("boom")
 
     monkeypatch.setattr(intake, "order_request_process", explode)
+    monkeypatch.setattr(intake, "_organization_batch", explode)  # the batch path falls back to one by one
     ack = send_one(listener.port, orm())
     assert ack.code == "AR" and "internal error" in ack.text
     row = hl7_rows().get()

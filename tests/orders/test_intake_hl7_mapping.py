@@ -119,6 +119,8 @@ def test_published_example_maps_to_an_order_request():
     assert patient.race is None  # "W" is not a CDC race code
     provider = request.ordering_provider  # local id typed SERDOTON: passed by name, no NPI
     assert (provider.npi, provider.name.first, provider.name.last) == (None, "Adam", "Diaz")
+    assert request.order.additional_info == (
+        "Ordering provider (no NPI): Adam Diaz; SERDOTON id a diaz@retinalscreenings.com (ORC-12)")
     assert request.user_name_submitting == "HJ123"
 
 
@@ -133,6 +135,19 @@ def test_provider_local_id_of_npi_shape_under_a_configured_type_is_the_npi():
     assert out.data["OrderingProvider"]["NPI"] == "1234567893"
     out = mapped(orm(provider="OP1^Doe^Jack"))
     assert "NPI" not in out.data["OrderingProvider"]
+
+
+def test_a_provider_without_npi_is_kept_on_the_order_as_a_note():
+    """The order service links providers by NPI only; a local id (the published examples' type
+    SERDOTON) and the name are kept in Order.AdditionalInfo instead of being dropped."""
+    out = mapped(orm(provider="EPI-77^Doe^Jack^^^^MD^^^^^^EPI"), ordering_provider_id_type="EPI")
+    assert out.data["OrderingProvider"] == {"Name": {"Last": "Doe", "First": "Jack"}, "Degrees": "MD"}
+    assert out.data["Order"]["AdditionalInfo"] == "Ordering provider (no NPI): Jack Doe, MD; EPI id EPI-77 (ORC-12)"
+    assert str(out.location_of("Order.AdditionalInfo")) == "ORC-12"
+    referring = orm().replace("PV1||O|PC1234", "PV1||O|PC1234|||||R9^Ref^Ray")  # PV1-8, ordering has an NPI
+    assert mapped(referring).data["Order"]["AdditionalInfo"] == "Referring provider (no NPI): Ray Ref; id R9 (PV1-8)"
+    for linked in (orm(), orm(provider="")):  # an NPI, or nobody: no note
+        assert "AdditionalInfo" not in mapped(linked).data["Order"]
 
 
 def test_ordering_provider_falls_back_to_obr16():

@@ -3,47 +3,19 @@ and orders in one form and uploads the images; an organization admin turns on tw
 a site and invites a user; repeated bad passwords lock an account."""
 import base64
 import io
-import os
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django_otp.oath import TOTP
 from PIL import Image as PILImage
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
 from organizations.models import Site, User
-from tests.factories import PASSWORD, OrganizationFactory, SiteFactory, UserFactory
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+from tests.browser_support import sign_in
+from tests.factories import OrganizationFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def page(live_server, settings):
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 900})  # a tablet in landscape
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        # Inside sync_playwright() Django sees another context and opens another database
-        # connection; close it here, or PostgreSQL cannot drop the test database at the end.
-        connections.close_all()
-        browser.close()
-
-
-def sign_in(page, base_url, username, password=PASSWORD):
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def fundus_file(tmp_path, name, color):

@@ -143,11 +143,29 @@ def test_password_reset_does_not_reveal_unknown_addresses(client):
 
 # Sessions and deploy checks ---------------------------------------------------------------------
 
-def test_sessions_expire_when_idle(clinic):
-    assert django_settings.SESSION_SAVE_EVERY_REQUEST  # the age counts from the last request
+def test_sessions_expire_when_idle(clinic, monkeypatch):
+    """The age counts from the last request, pushed back at most every IRIS_SESSION_REFRESH_SECONDS
+    (not a session write on every page view)."""
+    from django.contrib.sessions.models import Session
+
+    from iris_portal import middleware
+
     assert django_settings.SESSION_COOKIE_HTTPONLY
+    now = [1_000_000]
+    monkeypatch.setattr(middleware.time, "time", lambda: now[0])
+
+    def expires():
+        return Session.objects.get(session_key=clinic.session.session_key).expire_date
+
     clinic.get("/")
+    first = expires()
     assert 0 < clinic.session.get_expiry_age() <= django_settings.SESSION_COOKIE_AGE
+    now[0] += django_settings.IRIS_SESSION_REFRESH_SECONDS - 1
+    clinic.get("/")
+    assert expires() == first  # within the refresh interval: no session write
+    now[0] += 1
+    clinic.get("/")
+    assert expires() > first  # pushed back: the idle timeout counts from this request
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):

@@ -1,10 +1,12 @@
-"""The shared table machinery: the capped count, dates without per-cell templates."""
+"""The shared table machinery: the capped count, dates without per-cell templates, rows joined
+in Python (escaped like a template would)."""
 import datetime as dt
 
+import django_tables2 as tables
 import pytest
 from django.utils import timezone
 
-from iris_portal.tables import CappedPaginator, DateColumn, DateTimeColumn
+from iris_portal.tables import CappedPaginator, DateColumn, DateTimeColumn, PortalTable
 from organizations.models import Site
 from tests.factories import SiteFactory
 
@@ -29,3 +31,19 @@ def test_date_columns_format_in_the_current_time_zone(settings):
     with timezone.override("America/New_York"):
         assert DateTimeColumn().render(moment) == "2026-01-01 22:04"
     assert DateColumn().render(dt.date(1955, 12, 10)) == "1955-12-10"
+
+
+class _NameTable(PortalTable):
+    name = tables.Column("Name", attrs={"td": {"class": "fw-semibold"}})
+    count = tables.Column("Count")
+
+    class Meta(PortalTable.Meta):
+        fields = ()
+
+
+def test_rows_joined_in_python_escape_like_the_template_and_show_empty_text():
+    html = _NameTable([{"name": "<script>x</script> & Co", "count": 3}, {"name": "Ada", "count": None}]).body_html()
+    assert html.count("<tr>") == 2
+    assert '<td class="fw-semibold">&lt;script&gt;x&lt;/script&gt; &amp; Co</td><td>3</td>' in html
+    assert "<script>" not in html and "<td>—</td>" in html  # a missing value shows the default
+    assert _NameTable([]).body_html() == ""

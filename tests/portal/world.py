@@ -97,6 +97,9 @@ def _build_optional(*, org, order, owner, grader, now) -> None:
     if Credential is not None:
         Credential.objects.create(pk=WORLD_PK, organization=org, kind="writer", username=f"cd-{org.pk}-w",
                                   password_sha256="0" * 64, password_encrypted="-", rotated_at=now)
+    HL7Interface = _model("organizations.HL7Interface")
+    if HL7Interface is not None:
+        HL7Interface.objects.create(pk=WORLD_PK, organization=org, name="Victim feed", sending_facilities=["VICTIM"])
     ImportJob = _model("orders.ImportJob")
     if ImportJob is not None:
         ImportJob.objects.create(pk=WORLD_PK, organization=org, source="portal", file="imports/x.csv",

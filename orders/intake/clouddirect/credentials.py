@@ -10,7 +10,12 @@ the portal. Verified against Redis 7.0:
 
 Rotation replaces the password at once and disconnects the user's open connections (a Redis
 password change alone does not), so the old URL stops working immediately.
+
+An inactive organization's users are ``off`` (Redis refuses to authenticate them) and their
+open connections are killed; reactivating turns them back on with the same URLs
+(``credentials_access_apply``, called by organizations.services.organization_set_active).
 """
+import logging
 import base64
 import hashlib
 import secrets
@@ -28,6 +33,8 @@ from organizations.models import CloudDirectCredential, Organization
 from .broker import broker_client, broker_db, stream_keys
 from .conf import broker_url, setting
 
+logger = logging.getLogger(__name__)
+
 Kind = CloudDirectCredential.Kind
 READER_COMMANDS = ("+xread", "+xrange", "+xrevrange", "+xlen", "+xinfo|stream")
 
@@ -43,7 +50,7 @@ def acl_rules(organization: Organization, kind: str, *, db: int) -> list[str]:
         rules = [f"%W~{keys.orders}", "+xadd"]
     else:
         rules = [f"%R~{keys.events}", f"%R~{keys.results}", *READER_COMMANDS]
-    return ["on", *rules, *(["+select"] if db else [])]
+    return ["on" if organization.is_active else "off", *rules, *(["+select"] if db else [])]
 
 
 def credentials_rotate(*, organization: Organization, kind: str, actor=None) -> tuple[CloudDirectCredential, str]:
@@ -71,22 +78,63 @@ def credentials_provision(*, organization: Organization, actor=None) -> list[Clo
             for kind in Kind.values if kind not in existing]
 
 
+def credentials_access_apply(*, organization: Organization) -> int:
+    """Make the organization's ACL users follow ``organization.is_active``: on, or off with
+    their open connections killed (``off`` alone only refuses new authentications). Under the
+    credentials' row locks, so a concurrent rotation is never overwritten. Returns how many
+    users were changed."""
+    with transaction.atomic():
+        credentials = list(CloudDirectCredential.objects.select_for_update().filter(organization=organization))
+        if not credentials:
+            return 0
+        client = broker_client()
+        for credential in credentials:
+            credential.organization = organization
+            _acl_apply(credential)
+            if not organization.is_active:
+                client.execute_command("CLIENT", "KILL", "USER", credential.username)
+    logger.info("Cloud Direct: %s ACL user(s) of organization %s turned %s", len(credentials), organization.pk,
+                "on" if organization.is_active else "off")
+    return len(credentials)
+
+
 def acl_users_sync() -> int:
-    """Re-create ACL users Redis no longer has (ACL SETUSER is not in the AOF/RDB: a restart
-    without an aclfile forgets them). Existing users are left alone so a concurrent rotation is
-    never overwritten. Returns how many were re-created."""
-    credentials = list(
-        CloudDirectCredential.objects.filter(organization__is_active=True).select_related("organization"))
+    """Bring Redis in line with the database (run by the worker's maintenance): re-create the
+    users of active organizations that Redis no longer has (ACL SETUSER is not in the AOF/RDB:
+    a restart without an aclfile forgets them), and turn users on or off where the
+    organization's state changed while Redis could not be told. Only the on/off flag of an
+    existing user is touched (never its password), so a concurrent rotation is never
+    overwritten. Returns how many users were changed."""
+    credentials = list(CloudDirectCredential.objects.select_related("organization"))
     if not credentials:
         return 0
     client = broker_client()
     pipe = client.pipeline(transaction=False)
     for credential in credentials:
         pipe.execute_command("ACL", "GETUSER", credential.username)
-    missing = [credential for credential, found in zip(credentials, pipe.execute()) if found is None]
-    for credential in missing:
-        _acl_apply(credential)
-    return len(missing)
+    changed = 0
+    for credential, found in zip(credentials, pipe.execute()):
+        active = credential.organization.is_active
+        if found is None:
+            if active:
+                _acl_apply(credential)
+                changed += 1
+            continue
+        if _is_on(found) != active:
+            client.execute_command("ACL", "SETUSER", credential.username, "on" if active else "off")
+            if not active:
+                client.execute_command("CLIENT", "KILL", "USER", credential.username)
+            changed += 1
+    return changed
+
+
+def _is_on(getuser_reply) -> bool:
+    """Whether an ACL GETUSER reply (a flat list, or a dict with RESP3) has the ``on`` flag."""
+    reply = getuser_reply
+    if isinstance(reply, (list, tuple)):
+        reply = dict(zip(reply[::2], reply[1::2]))
+    flags = reply.get(b"flags", reply.get("flags", []))
+    return any((flag.decode() if isinstance(flag, bytes) else flag) == "on" for flag in flags)
 
 
 def credential_password(credential: CloudDirectCredential) -> str | None:

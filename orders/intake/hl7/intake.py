@@ -21,7 +21,8 @@ from organizations.models import Organization
 
 from ...canonical import FieldError, OrderRequest
 from ...models import InboundChannel, InboundMessage, InboundStatus
-from ...services.inbox import inbound_finish, inbound_store
+from ...services.inbox import inbound_build, inbound_finish, inbound_store
+from ...services.order_batch import FAILED, OrderBatch, rows_insert
 from ...services.order_request import order_request_process
 from .ack import ACCEPT, ERROR, REJECT, AckError, ack_build, error_code_for
 from .mapping import MappedOrder, orm_map
@@ -55,6 +56,118 @@ def hl7_frame_receive(*, frame: Frame, senders: SenderDirectory | None = None) -
         logger.exception("HL7: unexpected error while receiving a frame")
         header = header_guess(ssn_redact(text_decode(frame.payload)))
         return _receipt(REJECT, header, [INTERNAL_ERROR])
+
+
+def hl7_frames_receive(*, frames: list[Frame], senders: SenderDirectory | None = None) -> list[Receipt]:
+    """Many frames (what the listener's connections sent while the previous batch was being
+    processed): one receipt per frame, in order, each the same as ``hl7_frame_receive`` would
+    give. Acceptable ORMs of one organization are stored and processed together through the
+    order service's batch path (a few statements per batch instead of a dozen per message);
+    anything else, and any batch that fails as a whole, goes one by one. Never raises."""
+    senders = senders or SenderDirectory(max_age=0)
+    receipts: list[Receipt | None] = [None] * len(frames)
+    ready: dict[int, _Ready] = {}
+    for index, frame in enumerate(frames):
+        try:
+            screened = _screen(frame, senders)
+        except Exception:  # noqa: BLE001 - one by one below, which answers every frame
+            screened = None
+        if isinstance(screened, Receipt):
+            receipts[index] = screened
+        elif screened is not None:
+            ready[index] = screened
+    if ready:
+        try:
+            receipts_batch = _ready_process(ready)
+        except Exception:  # noqa: BLE001 - rolled back as a whole: one by one below
+            logger.exception("HL7: batch of %d messages failed; processing them one by one", len(ready))
+            receipts_batch = {}
+        for index, receipt in receipts_batch.items():
+            receipts[index] = receipt
+    return [receipt or hl7_frame_receive(frame=frame, senders=senders) for frame, receipt in zip(frames, receipts)]
+
+
+@dataclass
+class _Ready:
+    """A frame that passed every check before the order service: to be stored and processed."""
+
+    text: str
+    header: Header
+    organization: Organization
+    mapped: MappedOrder
+
+
+def _screen(frame: Frame, senders: SenderDirectory) -> Receipt | _Ready | None:
+    """Everything ``_receive`` does before storing and processing an acceptable ORM, without
+    the replay check (done for the whole batch): a receipt for frames answered early, a
+    ``_Ready`` for the batch, None for frames to take one by one (mapping errors)."""
+    if frame.junk or frame.problem:
+        return None
+    text = ssn_redact(text_decode(frame.payload))  # R13: before anything is stored
+    try:
+        message = message_parse(text)
+    except HL7ParseError:
+        return None
+    header = message.header
+    if (header.message_type != "ORM" or header.trigger_event not in ACCEPTED_TRIGGERS or not header.control_id):
+        return None
+    sender = senders.sender_for(header)
+    if sender is None:
+        return None
+    mapped = orm_map(message, interface=sender.interface, site_for_code=sender.site_for_code)
+    if mapped.errors:
+        return None
+    return _Ready(text, header, sender.organization, mapped)
+
+
+def _ready_process(ready: dict[int, _Ready]) -> dict[int, Receipt]:
+    """Store and process the screened frames, one transaction per organization; frames whose
+    MSH-10 was accepted before, or repeats one earlier in the batch, are left to the one-by-one
+    path (which answers replays)."""
+    seen_before = _accepted_keys([item.header for item in ready.values()])
+    by_organization: dict[int, list[tuple[int, _Ready]]] = {}
+    keys = set()
+    for index, item in ready.items():
+        key = (item.header.sender, item.header.control_id)
+        if key in seen_before or key in keys:
+            continue
+        keys.add(key)
+        by_organization.setdefault(item.organization.pk, []).append((index, item))
+    receipts = {}
+    for entries in by_organization.values():
+        receipts.update(_organization_batch(entries))
+    return receipts
+
+
+def _organization_batch(entries: list[tuple[int, _Ready]]) -> dict[int, Receipt]:
+    organization = entries[0][1].organization
+    with transaction.atomic():
+        rows = [inbound_build(channel=InboundChannel.HL7, body=item.text, sender=item.header.sender,
+                              message_type=MESSAGE_TYPE, control_id=item.header.control_id, organization=organization)
+                for _, item in entries]
+        rows_insert(InboundMessage, rows)  # COPY on PostgreSQL
+        batch = OrderBatch(organization=organization, channel=InboundChannel.HL7)
+        results = batch.process_messages([(index, _request_body(item.mapped), row)
+                                          for (index, item), row in zip(entries, rows)])
+    receipts = {}
+    for (index, item), row, result in zip(entries, rows, results):
+        if row.status == InboundStatus.FAILED:
+            receipts[index] = _receipt(REJECT, item.header, [INTERNAL_ERROR], inbound_id=row.pk)
+        elif result.outcome == FAILED:
+            receipts[index] = _receipt(ERROR, item.header, _ack_errors(result.errors, item.mapped), inbound_id=row.pk)
+        else:
+            receipts[index] = _receipt(ACCEPT, item.header, inbound_id=row.pk)
+    logger.info("HL7: batch of %d messages for organization %s processed", len(entries), organization.pk)
+    return receipts
+
+
+def _accepted_keys(headers: list[Header]) -> set[tuple[str, str]]:
+    """(sender, MSH-10) pairs among these that were accepted before (one query)."""
+    found = InboundMessage.objects.filter(
+        channel=InboundChannel.HL7, status=InboundStatus.PROCESSED,
+        sender__in={h.sender for h in headers}, control_id__in={h.control_id for h in headers},
+    ).values_list("sender", "control_id")
+    return set(found)
 
 
 def _receive(frame: Frame, senders: SenderDirectory) -> Receipt:
@@ -206,4 +319,4 @@ def _receipt(code: str, header: Header | None, errors: list[AckError] = (), *,
                    inbound_id=inbound_id)
 
 
-__all__ = ["Receipt", "field_errors_parse", "hl7_frame_receive"]
+__all__ = ["Receipt", "field_errors_parse", "hl7_frame_receive", "hl7_frames_receive"]

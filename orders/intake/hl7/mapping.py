@@ -108,9 +108,14 @@ def orm_map(message: ParsedMessage, *, interface: HL7Interface,
     _map_site(message, interface, site_for_code, out)
     _map_order(message, organization, control, out)
     _map_patient(message, interface, out)
+    notes = []
     for role, primary, fallback in (("OrderingProvider", ("ORC", 12), ("OBR", 16)),
                                     ("ReferringProvider", ("PV1", 8), None)):
-        _map_provider(message, interface, role, primary, fallback, out)
+        note = _map_provider(message, interface, role, primary, fallback, out)
+        if note:
+            notes.append((note, out.locations[role]))
+    if notes:
+        out.put("Order.AdditionalInfo", "\n".join(note for note, _ in notes), notes[0][1])
     _check_lengths(out)
     return out
 
@@ -224,11 +229,16 @@ def _map_dx_code(message, out: MappedOrder) -> None:
     out.put("Patient.DxCode", code, Location("DG1", 3, 1, sequence=occurrence))
 
 
-def _map_provider(message, interface, role: str, primary: tuple, fallback: tuple | None, out: MappedOrder) -> None:
+def _map_provider(message, interface, role: str, primary: tuple, fallback: tuple | None,
+                  out: MappedOrder) -> str | None:
     """ORC-12 (else OBR-16) / PV1-8 as XCN. The repetition whose identifier type (XCN.13, or the
     assigning authority XCN.9) is the interface's ordering-provider id type is used; its id is
-    the NPI when that type is NPI or the id has an NPI's shape. Otherwise the provider is passed
-    by name only (the order service links providers by NPI)."""
+    the NPI when that type is NPI or the id has an NPI's shape.
+
+    Without an NPI the order service cannot link the provider (providers are national, keyed
+    by NPI, and the OrderRequest has no local provider id), so the provider's name and local id
+    are returned as a note line for Order.AdditionalInfo: kept on the order, shown on its page
+    and echoed in the OrderResult, instead of being lost."""
     segment, number = primary
     repetitions = message.repetitions(segment, number)
     if not any(any(rep) for rep in repetitions) and fallback:
@@ -241,7 +251,7 @@ def _map_provider(message, interface, role: str, primary: tuple, fallback: tuple
         chosen = next((rep for rep in repetitions if any(value.strip() for value in rep)), None)
     out.locations[role] = Location(segment, number)
     if chosen is None:
-        return
+        return None
     chosen = chosen + [""] * (13 - len(chosen))
     ident = chosen[0].strip()
     is_npi = bool(ident) and (
@@ -250,7 +260,27 @@ def _map_provider(message, interface, role: str, primary: tuple, fallback: tuple
     out.put(f"{role}.NPI", ident if is_npi else None, Location(segment, number, 1))
     out.put(f"{role}.Name.Last", chosen[1].strip(), Location(segment, number, 2))
     out.put(f"{role}.Name.First", chosen[2].strip(), Location(segment, number, 3))
-    out.put(f"{role}.Degrees", chosen[5].strip(), Location(segment, number, 6))
+    degree_at = 7 if chosen[6].strip() else 6  # XCN.7 degree; some senders use .6 (prefix)
+    out.put(f"{role}.Degrees", chosen[degree_at - 1].strip(), Location(segment, number, degree_at))
+    return None if is_npi else _provider_note(role, chosen, Location(segment, number))
+
+
+PROVIDER_LABELS = {"OrderingProvider": "Ordering provider", "ReferringProvider": "Referring provider"}
+
+
+def _provider_note(role: str, xcn: list[str], location: Location) -> str | None:
+    """``Ordering provider (no NPI): Adam Diaz, MD; SERDOTON id adiaz (ORC-12)``, or None
+    when the XCN names nobody."""
+    ident, last, first, degrees = (xcn[0].strip(), xcn[1].strip(), xcn[2].strip(), xcn[6].strip() or xcn[5].strip())
+    name = " ".join(part for part in (first, last) if part)
+    if degrees and name:
+        name = f"{name}, {degrees}"
+    if not (name or ident):
+        return None
+    id_type = next((xcn[index].strip() for index in (12, 8) if xcn[index].strip()), "")
+    described = f"{id_type} id {ident}" if id_type and ident else (f"id {ident}" if ident else "")
+    details = "; ".join(part for part in (name, described) if part)
+    return f"{PROVIDER_LABELS[role]} (no NPI): {details} ({location})"
 
 
 def _xcn_types(rep: list[str]) -> set[str]:
