@@ -6,21 +6,8 @@ and a GIN index answered those in ~2.5 ms each (its pending list grows with ever
 btree takes microseconds. SQLite: the LIKE prefix index is not needed there and is skipped."""
 from django.db import migrations, models
 
+from iris_portal.migration_operations import postgresql_indexes
 PREFIX_INDEXES = [("order_local_id_prefix", "orders_order", "organization_id, local_id varchar_pattern_ops")]
-
-
-def create_prefix_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, table, columns in PREFIX_INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
-
-
-def drop_prefix_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _table, _columns in PREFIX_INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -34,5 +21,5 @@ class Migration(migrations.Migration):
             model_name="order",
             index=models.Index(fields=["organization", "graded_at"], name="order_org_graded_idx"),
         ),
-        migrations.RunPython(create_prefix_indexes, drop_prefix_indexes, elidable=False),
+        postgresql_indexes(PREFIX_INDEXES),
     ]

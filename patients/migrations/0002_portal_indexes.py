@@ -4,23 +4,10 @@ that scanned them all. Btree with ``varchar_pattern_ops`` on PostgreSQL (see ord
 not trigram GIN); SQLite skips them."""
 from django.db import migrations
 
+from iris_portal.migration_operations import postgresql_indexes
 
 PREFIX_INDEXES = [("patient_last_name_prefix", "patients_patient", "organization_id, last_name varchar_pattern_ops"),
                   ("patient_local_id_prefix", "patients_patient", "organization_id, local_id varchar_pattern_ops")]
-
-
-def create_prefix_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, table, columns in PREFIX_INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
-
-
-def drop_prefix_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _table, _columns in PREFIX_INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -31,5 +18,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_prefix_indexes, drop_prefix_indexes, elidable=False),
+        postgresql_indexes(PREFIX_INDEXES),
     ]

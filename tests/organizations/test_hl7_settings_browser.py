@@ -3,30 +3,13 @@ the HL7 interface settings in the navigation, adds an interface with a site mapp
 import os
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from organizations.models import HL7Interface
-from tests.factories import PASSWORD, OrganizationFactory, SiteFactory, UserFactory
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+from tests.browser_support import sign_in
+from tests.factories import OrganizationFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def page(live_server, settings):
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        connections.close_all()  # Playwright's thread opened its own connection (PostgreSQL drop)
-        browser.close()
 
 
 def test_integration_admin_adds_an_hl7_interface(page, live_server):
@@ -34,10 +17,8 @@ def test_integration_admin_adds_an_hl7_interface(page, live_server):
     SiteFactory(organization=org, local_id="BRW", name="Browser Clinic", state="FL")
     UserFactory(organization=org, username="integrator", is_clinic_staff=False, is_integration_admin=True)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "integrator")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sign_in(page, live_server.url, "integrator")
     page.get_by_role("button", name="Integrations").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="HL7 interfaces").click()
     expect(page.get_by_role("heading", name="HL7 interfaces")).to_be_visible()
