@@ -7,6 +7,7 @@ btree takes microseconds. SQLite: the LIKE prefix index is not needed there and 
 from django.db import migrations, models
 
 from iris_portal.migration_operations import postgresql_indexes
+
 PREFIX_INDEXES = [("order_local_id_prefix", "orders_order", "organization_id, local_id varchar_pattern_ops")]
 
 
