@@ -77,12 +77,7 @@ def hl7_frames_receive(*, frames: list[Frame], senders: SenderDirectory | None =
         elif screened is not None:
             ready[index] = screened
     if ready:
-        try:
-            receipts_batch = _ready_process(ready)
-        except Exception:  # noqa: BLE001 - rolled back as a whole: one by one below
-            logger.exception("HL7: batch of %d messages failed; processing them one by one", len(ready))
-            receipts_batch = {}
-        for index, receipt in receipts_batch.items():
+        for index, receipt in _ready_process(ready).items():
             receipts[index] = receipt
     return [receipt or hl7_frame_receive(frame=frame, senders=senders) for frame, receipt in zip(frames, receipts)]
 
@@ -122,9 +117,13 @@ def _screen(frame: Frame, senders: SenderDirectory) -> Receipt | _Ready | None:
 
 def _ready_process(ready: dict[int, _Ready]) -> dict[int, Receipt]:
     """Store and process the screened frames, one transaction per organization; frames whose
-    MSH-10 was accepted before, or repeats one earlier in the batch, are left to the one-by-one
-    path (which answers replays)."""
-    seen_before = _accepted_keys([item.header for item in ready.values()])
+    MSH-10 was accepted before, or repeats one earlier in the batch, and the frames of an
+    organization whose batch failed, are left to the one-by-one path (which answers replays)."""
+    try:
+        seen_before = _accepted_keys([item.header for item in ready.values()])
+    except Exception:  # noqa: BLE001 - e.g. the database is down: one by one answers each frame
+        logger.exception("HL7: replay check for a batch failed; processing it one by one")
+        return {}
     by_organization: dict[int, list[tuple[int, _Ready]]] = {}
     keys = set()
     for index, item in ready.items():
@@ -135,7 +134,10 @@ def _ready_process(ready: dict[int, _Ready]) -> dict[int, Receipt]:
         by_organization.setdefault(item.organization.pk, []).append((index, item))
     receipts = {}
     for entries in by_organization.values():
-        receipts.update(_organization_batch(entries))
+        try:
+            receipts.update(_organization_batch(entries))
+        except Exception:  # noqa: BLE001 - rolled back as a whole: these go one by one
+            logger.exception("HL7: batch of %d messages failed; processing them one by one", len(entries))
     return receipts
 
 
