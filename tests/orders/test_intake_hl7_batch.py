@@ -148,11 +148,22 @@ def test_several_listener_processes_share_the_port_and_stop_on_sigterm(transacti
         for thread in threads:
             thread.join(60)
         assert codes == ["AA"] * 12 and Order.objects.count() == 12
+
+        os.kill(int(children[0]), signal.SIGKILL)  # a listener process dies: the supervisor replaces it
+        assert f"HL7 listener process {children[0]} ended" in process.stderr.readline()
+        replaced = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(replaced) == 2 and children[0] not in replaced
+        codes.clear()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4, 8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert codes == ["AA"] * 12 and Order.objects.count() == 24
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
         assert process.returncode == 0 and "HL7 listener stopped" in out, err
-        assert not any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
-                       for pid in children)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
     finally:
         if process.poll() is None:
             process.kill()

@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 except ProcessLookupError:
                     pass
 
-        def spawn():
+        def spawn() -> int:
             pid = os.fork()
             if pid == 0:  # the child: one asyncio listener on the shared socket
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -80,6 +80,7 @@ class Command(BaseCommand):
                 finally:
                     os._exit(code)
             children.add(pid)
+            return pid
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -97,7 +98,6 @@ class Command(BaseCommand):
                 continue
             children.discard(pid)
             if not stopping:
-                self.stderr.write(f"HL7 listener process {pid} ended (status {status}); starting another")
-                spawn()
+                self.stderr.write(f"HL7 listener process {pid} ended (status {status}); started {spawn()} instead")
         sock.close()
         self.stdout.write("HL7 listener stopped")
