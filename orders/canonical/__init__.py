@@ -2,7 +2,7 @@
 
 Liberal in what they accept (case-insensitive keys, the client libraries' quirks, loose dates),
 strict in what they emit (``model_dump(by_alias=True)``)."""
-from .errors import FieldError, RequestRejected
+from .errors import FieldError, RequestRejected, field_errors_parse
 from .events import EVENT_MODELS, EventType, event_payload
 from .grading_submission import GradingSubmission
 from .jsonio import loads_lenient
@@ -10,5 +10,5 @@ from .order_request import OrderRequest, parse_order_request
 
 __all__ = [
     "EVENT_MODELS", "EventType", "FieldError", "GradingSubmission", "OrderRequest",
-    "RequestRejected", "event_payload", "loads_lenient", "parse_order_request",
+    "RequestRejected", "event_payload", "field_errors_parse", "loads_lenient", "parse_order_request",
 ]

@@ -1,4 +1,5 @@
 """Rejections that name the field and the reason, e.g. ``Patient.Dob: required``."""
+import re
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -23,6 +24,20 @@ class RequestRejected(Exception):
     @property
     def message(self) -> str:
         return "; ".join(str(error) for error in self.errors)
+
+
+_MESSAGE_SPLIT = re.compile(r"; (?=[A-Za-z][\w.\[\]]*: )")
+_FIELD_NAME = re.compile(r"[A-Za-z][\w.\[\]]*")
+
+
+def field_errors_parse(message: str) -> list[FieldError]:
+    """A ``RequestRejected.message`` (``Field: reason; Field: reason``) back into FieldErrors,
+    for callers that only have the stored text (an inbox row, an outcome's ``error``)."""
+    errors = []
+    for part in _MESSAGE_SPLIT.split(message or ""):
+        name, sep, reason = part.partition(": ")
+        errors.append(FieldError(name, reason) if sep and _FIELD_NAME.fullmatch(name) else FieldError("", part))
+    return errors
 
 
 def field_path(loc: tuple) -> str:

@@ -21,7 +21,6 @@ events and errors."""
 import json
 import logging
 import operator
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,7 @@ from organizations.services import providers_upsert
 from patients.models import Patient
 from patients.services import patient_apply, patient_build, patient_choose
 
-from ..canonical import EventType, FieldError, OrderRequest, RequestRejected, parse_order_request
+from ..canonical import EventType, FieldError, OrderRequest, RequestRejected, field_errors_parse, parse_order_request
 from ..models import OPEN_STATUSES, InboundMessage, InboundStatus, Order, OrderEvent, OrderExam, OrderStatus
 from ..reference import OrderControlCode
 from .events import events_record, order_event
@@ -156,7 +155,7 @@ class OrderBatch:
                                         organization=self.organization, actor=self.actor, inbound=item.inbound)
         item.processed_alone = True
         if not outcome.success:
-            return BatchResult(item.key, FAILED, field_errors(outcome.error))
+            return BatchResult(item.key, FAILED, field_errors_parse(outcome.error))
         request = item.request
         duplicate = any(DUPLICATE_WARNING in (event.get("Warnings") or []) for event in outcome.events)
         created = request is not None and request.order_control_code == OrderControlCode.NEW and not duplicate
@@ -659,26 +658,11 @@ def inbound_bulk_finish(pairs: list[tuple[_Item, BatchResult]], *, organization:
              [r.attempts for r in rows], [r.order_id for r in rows], [r.organization_id for r in rows]])
 
 
-_ERROR_SPLIT = re.compile(r"; (?=[A-Za-z][\w.\[\]]*: )")
-
-
 def _inbound_label(run: list[_Item], inbound: InboundMessage | None) -> str:
     """For logs: the chunk's inbox row, or the first and last message's."""
     if inbound is not None:
         return str(inbound.pk)
     return f"{run[0].inbound.pk}..{run[-1].inbound.pk}" if run and run[0].inbound else "?"
-
-
-def field_errors(message: str) -> list[FieldError]:
-    """The service's joined error text (``Field: reason; Field: reason``) as FieldErrors."""
-    errors = []
-    for part in _ERROR_SPLIT.split(message or ""):
-        name, sep, reason = part.partition(": ")
-        if sep and re.fullmatch(r"[A-Za-z][\w.\[\]]*", name):
-            errors.append(FieldError(name, reason))
-        else:
-            errors.append(FieldError("", part))
-    return errors
 
 
 def order_batch_process(*, items: list[tuple[Any, dict]], organization: Organization, channel: str,
@@ -688,5 +672,5 @@ def order_batch_process(*, items: list[tuple[Any, dict]], organization: Organiza
     return batch.process(items, inbound=inbound)
 
 
-__all__ = ["CREATED", "FAILED", "UPDATED", "BatchResult", "OrderBatch", "field_errors", "order_batch_process",
+__all__ = ["CREATED", "FAILED", "UPDATED", "BatchResult", "OrderBatch", "order_batch_process",
            "rows_insert"]

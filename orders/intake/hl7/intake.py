@@ -10,8 +10,8 @@ listener runs it in a worker thread.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import transaction
 from pydantic import ValidationError
@@ -19,22 +19,23 @@ from pydantic import ValidationError
 from iris_portal.hl7_mllp_client import Frame, text_decode
 from organizations.models import Organization
 
-from ...canonical import FieldError, OrderRequest
+from ...canonical import FieldError, OrderRequest, field_errors_parse
 from ...models import InboundChannel, InboundMessage, InboundStatus
 from ...services.inbox import inbound_build, inbound_finish, inbound_store
 from ...services.order_batch import FAILED, OrderBatch, rows_insert
 from ...services.order_request import order_request_process
 from .ack import ACCEPT, ERROR, REJECT, AckError, ack_build, error_code_for
 from .mapping import MappedOrder, orm_map
-from .message import SEGMENT_BREAK, Header, HL7ParseError, Location, header_guess, message_parse, ssn_redact
-from .senders import SenderDirectory
+from .message import (
+    SEGMENT_BREAK, Header, HL7ParseError, Location, ParsedMessage, header_guess, message_parse, ssn_redact,
+)
+from .senders import Sender, SenderDirectory
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "ORM^O01"
 ACCEPTED_TRIGGERS = {"O01", ""}
 INTERNAL_ERROR = AckError("internal error while processing; send the message again")
-_FIELD_PREFIX = re.compile(r"(?:^|; )(?P<field>[A-Za-z][\w.\[\]]*): ")
 
 
 @dataclass(frozen=True)
@@ -84,35 +85,70 @@ def hl7_frames_receive(*, frames: list[Frame], senders: SenderDirectory | None =
 
 @dataclass
 class _Ready:
-    """A frame that passed every check before the order service: to be stored and processed."""
+    """A readable ORM^O01 from a known sender: to be stored and processed."""
 
     text: str
-    header: Header
-    organization: Organization
-    mapped: MappedOrder
+    message: ParsedMessage
+    sender: Sender
+
+    @property
+    def header(self) -> Header:
+        return self.message.header
+
+    @property
+    def organization(self) -> Organization:
+        return self.sender.organization
+
+    @cached_property
+    def mapped(self) -> MappedOrder:
+        return orm_map(self.message, interface=self.sender.interface, site_for_code=self.sender.site_for_code)
+
+
+@dataclass
+class _Refusal:
+    """A frame answered AR before processing (stored as rejected, R11)."""
+
+    text: str
+    header: Header | None
+    error: AckError
+
+
+def _examine(frame: Frame, senders: SenderDirectory) -> _Ready | _Refusal:
+    """The checks before storing and processing, shared by both paths: readable, an ORM^O01
+    with a control id, from a sender an HL7 interface accepts. PID-19 is blanked first (R13)."""
+    text = ssn_redact(text_decode(frame.payload))
+    header = header_guess(text)
+    if frame.problem:
+        return _Refusal(text, header, AckError(frame.problem, None, 207 if frame.payload.strip() else 100))
+    try:
+        message = message_parse(text)
+    except HL7ParseError as exc:
+        code = 102 if exc.location == Location("MSH", 2) else 100
+        return _Refusal(text, header, AckError(exc.reason, exc.location, code))
+    header = message.header
+    if header.message_type != "ORM" or header.trigger_event not in ACCEPTED_TRIGGERS:
+        kind = "^".join(part for part in (header.message_type, header.trigger_event) if part) or "(none)"
+        return _Refusal(text, header, AckError(
+            f"MSH-9: unsupported message type '{kind}': only ORM^O01 is accepted", Location("MSH", 9), 200))
+    if not header.control_id:
+        return _Refusal(text, header, AckError("MSH-10 (message control id): required", Location("MSH", 10), 101))
+    sender = senders.sender_for(header)
+    if sender is None:
+        return _Refusal(text, header, AckError(
+            f"MSH-4: unknown sender: no active HL7 interface accepts MSH-3 '{header.sending_application}' "
+            f"with MSH-4 '{header.sending_facility}'", Location("MSH", 4), 204))
+    return _Ready(text, message, sender)
 
 
 def _screen(frame: Frame, senders: SenderDirectory) -> Receipt | _Ready | None:
-    """Everything ``_receive`` does before storing and processing an acceptable ORM, without
-    the replay check (done for the whole batch): a receipt for frames answered early, a
-    ``_Ready`` for the batch, None for frames to take one by one (mapping errors)."""
-    if frame.junk or frame.problem:
+    """``_examine`` for the batch: a receipt for a refused frame, a ``_Ready`` for the batch,
+    None for frames the one-by-one path takes (bytes outside a frame, mapping errors)."""
+    if frame.junk:
         return None
-    text = ssn_redact(text_decode(frame.payload))  # R13: before anything is stored
-    try:
-        message = message_parse(text)
-    except HL7ParseError:
-        return None
-    header = message.header
-    if (header.message_type != "ORM" or header.trigger_event not in ACCEPTED_TRIGGERS or not header.control_id):
-        return None
-    sender = senders.sender_for(header)
-    if sender is None:
-        return None
-    mapped = orm_map(message, interface=sender.interface, site_for_code=sender.site_for_code)
-    if mapped.errors:
-        return None
-    return _Ready(text, header, sender.organization, mapped)
+    examined = _examine(frame, senders)
+    if isinstance(examined, _Refusal):
+        return _reject(examined.text, examined.header, examined.error)
+    return None if examined.mapped.errors else examined
 
 
 def _ready_process(ready: dict[int, _Ready]) -> dict[int, Receipt]:
@@ -176,28 +212,10 @@ def _receive(frame: Frame, senders: SenderDirectory) -> Receipt:
     if frame.junk:
         _store(text_decode(frame.junk), header=None, status=InboundStatus.REJECTED,
                error="bytes outside an MLLP frame (before its start block <VT>); not acknowledged")
-    text = ssn_redact(text_decode(frame.payload))  # R13: before anything is stored
-    header = header_guess(text)
-    if frame.problem:
-        return _reject(text, header, AckError(frame.problem, None, 207 if frame.payload.strip() else 100))
-    try:
-        message = message_parse(text)
-    except HL7ParseError as exc:
-        code = 102 if exc.location == Location("MSH", 2) else 100
-        return _reject(text, header, AckError(exc.reason, exc.location, code))
-    header = message.header
-    if header.message_type != "ORM" or header.trigger_event not in ACCEPTED_TRIGGERS:
-        kind = "^".join(part for part in (header.message_type, header.trigger_event) if part) or "(none)"
-        return _reject(text, header, AckError(
-            f"MSH-9: unsupported message type '{kind}': only ORM^O01 is accepted", Location("MSH", 9), 200))
-    if not header.control_id:
-        return _reject(text, header, AckError("MSH-10 (message control id): required", Location("MSH", 10), 101))
-    sender = senders.sender_for(header)
-    if sender is None:
-        return _reject(text, header, AckError(
-            f"MSH-4: unknown sender: no active HL7 interface accepts MSH-3 '{header.sending_application}' "
-            f"with MSH-4 '{header.sending_facility}'", Location("MSH", 4), 204))
-
+    examined = _examine(frame, senders)
+    if isinstance(examined, _Refusal):
+        return _reject(examined.text, examined.header, examined.error)
+    text, header = examined.text, examined.header
     previous = _accepted_before(header)
     if previous is not None:
         if _comparable(previous.body) == _comparable(text):
@@ -206,10 +224,8 @@ def _receive(frame: Frame, senders: SenderDirectory) -> Receipt:
             return _receipt(ACCEPT, header, inbound_id=previous.pk)
         return _reject(text, header, AckError(
             f"MSH-10: '{header.control_id}' was already used for another message (inbound {previous.pk}); "
-            "not processed", Location("MSH", 10), 205), code=ERROR, organization=sender.organization)
-
-    mapped = orm_map(message, interface=sender.interface, site_for_code=sender.site_for_code)
-    return _process(text, header, sender.organization, mapped)
+            "not processed", Location("MSH", 10), 205), code=ERROR, organization=examined.organization)
+    return _process(text, header, examined.organization, examined.mapped)
 
 
 def _process(text: str, header: Header, organization: Organization, mapped: MappedOrder) -> Receipt:
@@ -268,18 +284,6 @@ def _comparable(text: str) -> str:
             fields[6] = ""
         segments[0] = segments[0][3].join(fields)
     return "\r".join(segments)
-
-
-def field_errors_parse(text: str) -> list[FieldError]:
-    """The order service's error text (``Field: reason; Field: reason``) back into FieldErrors."""
-    matches = list(_FIELD_PREFIX.finditer(text))
-    if not matches or matches[0].start() != 0:
-        return [FieldError("", text)]
-    errors = []
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        errors.append(FieldError(match["field"], text[match.end():end]))
-    return errors
 
 
 def _ack_errors(errors: list[FieldError], mapped: MappedOrder) -> list[AckError]:
