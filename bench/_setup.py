@@ -53,3 +53,42 @@ def percentile(values: list[float], pct: float) -> float:
         return 0.0
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def cpu_seconds(*pids: int, children: bool = False) -> float:
+    """User + system CPU time these processes have used so far (Linux /proc; 0 for ones that are
+    gone); ``children``: also their child processes' (``hl7_listener --processes``). CPU time is
+    far less disturbed by other load on the machine than wall time."""
+    total = 0.0
+    for pid in pids:
+        if children:
+            listed = Path(f"/proc/{pid}/task/{pid}/children")
+            kids = listed.read_text().split() if listed.exists() else []
+            total += cpu_seconds(*(int(kid) for kid in kids), children=True)
+        fields = _stat_fields(pid)
+        if fields:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL process of the machine, including backends that
+    have exited (the postmaster's cutime/cstime count them)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (field 3 onwards), or [] for a process that is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []

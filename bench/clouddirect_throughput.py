@@ -15,20 +15,13 @@ Three phases, each order new (new patient, provider, FL site):
 import argparse
 import datetime as dt
 import json
-import os
 import threading
 import time
 
 import redis
 from clouddirect_harness import PrivateRedis, django_ready, order_request, worker_start
 
-from _setup import machine, percentile
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (robust to other load, unlike wall time)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from _setup import cpu_seconds, machine, percentile
 
 
 class Receipts:
@@ -131,7 +124,7 @@ def main() -> None:
 
         burst = [f"BURST-{i}" for i in range(args.count)]
         bodies = [order_request(guid, local_id) for local_id in burst]
-        cpu_before = sum(cpu_seconds(worker.pid) for worker in workers)
+        cpu_before = cpu_seconds(*(worker.pid for worker in workers))
         started = time.perf_counter()
         pipe = writer.pipeline(transaction=False)
         for index, body in enumerate(bodies, 1):
@@ -143,7 +136,7 @@ def main() -> None:
         assert receipts.wait_for(burst, 600), "burst receipts missing"
         finished = max(receipts.arrived[local_id] for local_id in burst)
         rate = len(burst) / (finished - started)
-        worker_cpu_ms = (sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before) / len(burst) * 1000
+        worker_cpu_ms = (cpu_seconds(*(worker.pid for worker in workers)) - cpu_before) / len(burst) * 1000
 
         paced = [f"PACED-{i}" for i in range(args.paced)]
         sends: dict[str, float] = {}

@@ -24,7 +24,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from _setup import django_setup, machine
+from _setup import cpu_seconds, django_setup, machine
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_csv"
 HEADER = ["OrderControlCode", "SiteLocalId", "OrderLocalId", "EvaluationType", "OrderScheduledTime",
@@ -50,8 +50,7 @@ def backend_cpu_seconds() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid)
 
 
 def import_file(path: Path):

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import ROOT, django_setup, machine, percentile
+from _setup import ROOT, cpu_seconds, django_setup, machine, percentile, postgres_cpu_seconds
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_hl7_bench"
 WARMUP = 50  # messages per connection not counted (connections, caches)
@@ -48,32 +48,6 @@ def listener_start(url: str, workers: int, processes: int = 1) -> tuple[subproce
         process.kill()
         raise SystemExit(f"listener did not start: {line!r}")
     return process, int(found[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process and its child processes (--processes) have used so far
-    (Linux /proc)."""
-    total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for child in (children.read_text().split() if children.exists() else []):
-        total += cpu_seconds(int(child))
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return total + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU time used so far by every PostgreSQL process (where the database's share goes)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            # utime + stime, and cutime + cstime: the postmaster's count of backends that exited.
-            total += sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def analyze() -> None:
@@ -120,11 +94,11 @@ def run_clients(port: int, connections: int, count: int,
     warmed.wait()
     analyze()  # while the clients wait at the barrier below
     go.wait()
-    started, cpu_started = time.perf_counter(), cpu_seconds(listener_pid)
+    started, cpu_started = time.perf_counter(), cpu_seconds(listener_pid, children=True)
     own, database = os.times(), postgres_cpu_seconds()
     done.wait()
     ended = os.times()
-    cpu = {"listener": cpu_seconds(listener_pid) - cpu_started,
+    cpu = {"listener": cpu_seconds(listener_pid, children=True) - cpu_started,
            "clients": (ended.user + ended.system) - (own.user + own.system),
            "postgres": postgres_cpu_seconds() - database}
     return latencies, time.perf_counter() - started, cpu, problems

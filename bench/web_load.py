@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import ROOT, django_setup, machine, percentile
+from _setup import ROOT, cpu_seconds, django_setup, machine, percentile
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_portal_t"
 BATCH = 5000
@@ -169,19 +169,6 @@ def run_load(port: int, cookies: list[str], plan: list[tuple[str, str]], clients
     return results
 
 
-def cpu_seconds(pids) -> float:
-    """User + system CPU of these processes so far (Linux /proc; 0 for ones that are gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
 def server_pids(master: int) -> tuple[list[int], list[int]]:
     """The gunicorn master and its workers, and the PostgreSQL backends of this database (the
     load generator itself is not counted)."""
@@ -276,12 +263,12 @@ def main() -> None:
         run_load(port, cookies, warm, max(levels))
         app_pids, db_pids = server_pids(server.pid)
         for clients in levels:
-            app_cpu, db_cpu, load = cpu_seconds(app_pids), cpu_seconds(db_pids), os.getloadavg()[0]
+            app_cpu, db_cpu, load = cpu_seconds(*app_pids), cpu_seconds(*db_pids), os.getloadavg()[0]
             started = time.perf_counter()
             results = run_load(port, cookies, plan, clients, args.think)
             summaries[clients] = summarize(results, time.perf_counter() - started)
-            summaries[clients]["all"].update(app_cpu=(cpu_seconds(app_pids) - app_cpu) / len(plan) * 1000,
-                                             db_cpu=(cpu_seconds(db_pids) - db_cpu) / len(plan) * 1000,
+            summaries[clients]["all"].update(app_cpu=(cpu_seconds(*app_pids) - app_cpu) / len(plan) * 1000,
+                                             db_cpu=(cpu_seconds(*db_pids) - db_cpu) / len(plan) * 1000,
                                              load=max(load, os.getloadavg()[0]))
     finally:
         server.terminate()
