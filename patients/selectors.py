@@ -6,6 +6,7 @@ from iris_portal.permissions import can_see_organization_data
 from iris_portal.scoping import scope_to_organization
 from orders.models import Order
 from orders.selectors import order_list
+from organizations.selectors_admin import user_site_ids
 
 from .models import Patient
 
@@ -19,7 +20,7 @@ def patient_list(*, user) -> QuerySet[Patient]:
         return Patient.objects.none()
     queryset = scope_to_organization(Patient.objects.select_related("site"), user)
     if not user.is_org_admin:
-        site_ids = list(user.sites.values_list("pk", flat=True))
+        site_ids = user_site_ids(user)
         if site_ids:
             queryset = queryset.filter(_at_sites(site_ids))
     return queryset

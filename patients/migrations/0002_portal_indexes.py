@@ -14,7 +14,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("patients", "0001_initial"),
-        ("orders", "0004_portal_indexes"),
     ]
 
     operations = [
