@@ -18,12 +18,13 @@ from django.db import connection, transaction
 
 from organizations.models import Organization
 
+from ...canonical import RequestRejected, loads_lenient
 from ...models import InboundChannel, InboundMessage, InboundStatus
-from .conf import setting
-from .dead_letters import dead_letter_mark
 from ...services.inbox import inbound_build, redact_json_ssn, storable_text
 from ...services.order_batch import OrderBatch, rows_insert
-from .routing import ORDER_REQUEST, inbound_reprocess, message_first_process, message_kind
+from .conf import setting
+from .dead_letters import dead_letter_mark
+from .routing import ORDER_REQUEST, inbound_reprocess, message_first_process, message_kind, message_kind_of
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,15 @@ def stream_messages_process(*, organization: Organization, messages: list[tuple[
         stored = {row.control_id: row for row in InboundMessage.objects.filter(
             channel=InboundChannel.CLOUDDIRECT, organization=organization, sender__in=ids, control_id__in=ids,
         ).order_by("pk")}
-        run: list[tuple[str, dict[str, bytes]]] = []  # consecutive new OrderRequests: one bulk run, in order
+        run: list[tuple[str, dict[str, bytes], bytes | dict]] = []  # consecutive new OrderRequests, in order
         for message_id, fields in messages:
             inbound = stored.get(message_id)
             if inbound is not None and inbound.status in FINISHED:
                 finished.append(message_id)  # a redelivery of a handled message: acknowledge, publish nothing
                 continue
-            if inbound is None and _is_order_request(fields):
-                run.append((message_id, fields))
+            request = _order_request(fields) if inbound is None else None
+            if request is not None:
+                run.append((message_id, fields, request))
                 continue
             finished += _orders_bulk(organization, run, max_attempts)
             run = []
@@ -60,14 +62,25 @@ def stream_messages_process(*, organization: Organization, messages: list[tuple[
     return finished
 
 
-def _is_order_request(fields: dict[str, bytes]) -> bool:
-    """An entry with a body that is an OrderRequest (declared, or by its shape)."""
+def _order_request(fields: dict[str, bytes]) -> bytes | dict | None:
+    """For an entry that is an OrderRequest (declared, or by its shape), what the batch path
+    parses: the JSON already read to tell its kind, else the body; None for other entries."""
     body = fields.get("body")
-    declared = fields["type"].decode("utf-8", "replace") if fields.get("type") else None
-    return body is not None and message_kind(declared, body) == ORDER_REQUEST
+    if body is None:
+        return None
+    if fields.get("type"):
+        return body if message_kind(fields["type"].decode("utf-8", "replace"), body) == ORDER_REQUEST else None
+    try:
+        data = loads_lenient(body)
+    except RequestRejected:
+        return body  # the order service names the JSON error
+    if message_kind_of(data) != ORDER_REQUEST:
+        return None
+    return data if isinstance(data, dict) else body
 
 
-def _orders_bulk(organization: Organization, run: list[tuple[str, dict[str, bytes]]], max_attempts: int) -> list[str]:
+def _orders_bulk(organization: Organization, run: list[tuple[str, dict[str, bytes], bytes | dict]],
+                 max_attempts: int) -> list[str]:
     """New OrderRequest entries through the order service's batch path: their raw rows stored
     with one insert, processed together (same rules, same events, each on its own row). If the
     batch itself fails (a bug), each entry goes through the one-by-one path instead."""
@@ -79,15 +92,15 @@ def _orders_bulk(organization: Organization, run: list[tuple[str, dict[str, byte
                 inbound_build(channel=InboundChannel.CLOUDDIRECT, body=redact_json_ssn(storable_text(fields["body"])),
                               sender=message_id, message_type=ORDER_REQUEST, control_id=message_id,
                               organization=organization)
-                for message_id, fields in run]
+                for message_id, fields, _ in run]
             rows_insert(InboundMessage, rows)  # COPY on PostgreSQL
             batch = OrderBatch(organization=organization, channel=InboundChannel.CLOUDDIRECT)
-            batch.process_messages([(message_id, fields["body"], row) for (message_id, fields), row in zip(run, rows)])
+            batch.process_messages([(message_id, request, row) for (message_id, _, request), row in zip(run, rows)])
     except Exception:  # noqa: BLE001 - never lose a batch to the fast path: one by one
         logger.exception("clouddirect org %s: bulk run of %d entries failed; one by one", organization.pk, len(run))
-        return [message_id for message_id, fields in run if _one(organization, message_id, fields, None, max_attempts)]
+        return [message_id for message_id, fields, _ in run if _one(organization, message_id, fields, None, max_attempts)]
     finished = []
-    for (message_id, _), inbound in zip(run, rows):
+    for (message_id, _, _), inbound in zip(run, rows):
         if inbound.status not in FINISHED and inbound.attempts >= max_attempts:
             dead_letter_mark(inbound)
         if inbound.status in FINISHED:

@@ -29,6 +29,11 @@ def message_kind(declared: str | None, body: bytes | None) -> str | None:
         data = loads_lenient(body or b"")
     except RequestRejected:
         return ORDER_REQUEST  # the order service stores it and names the JSON error
+    return message_kind_of(data)
+
+
+def message_kind_of(data) -> str:
+    """The kind of an undeclared message by its shape (already read as JSON)."""
     if isinstance(data, dict):
         keys = {str(key).lower() for key in data}
         if "order" not in keys and keys & {"od", "os"}:
