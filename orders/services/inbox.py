@@ -3,6 +3,7 @@ reach the table (R13): channel adapters redact before calling ``inbound_store``.
 import json
 import re
 
+from django.db import connection
 from django.utils import timezone
 
 from ..models import InboundMessage, InboundStatus
@@ -84,4 +85,32 @@ def inbound_finish(message: InboundMessage, *, status: str, error: str = "", ord
     message.save(update_fields=fields)
 
 
-__all__ = ["InboundStatus", "inbound_build", "inbound_finish", "inbound_store", "redact_json_ssn"]
+def inbound_finish_many(finished: list[tuple[InboundMessage, str, str, int | None]], *, organization) -> None:
+    """``inbound_finish`` for many rows at once: ``(message, status, error, order id)`` each;
+    one UPDATE (on PostgreSQL joined on unnest'ed arrays: ``bulk_update``'s CASE per column cost
+    ~8 ms a row there)."""
+    now = timezone.now()
+    rows = []
+    for message, status, error, order_id in finished:
+        message.status, message.error, message.processed_at = status, error, now
+        message.attempts += 1
+        message.order_id = order_id
+        message.organization_id = message.organization_id or organization.pk
+        rows.append(message)
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        InboundMessage.objects.bulk_update(
+            rows, ["status", "error", "processed_at", "attempts", "order", "organization"], batch_size=500)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {InboundMessage._meta.db_table} AS t SET status = v.status, error = v.error, "
+            "processed_at = %s, attempts = v.attempts, order_id = v.order_id, organization_id = v.organization_id "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::bigint[]) "
+            "AS v(id, status, error, attempts, order_id, organization_id) WHERE t.id = v.id",
+            [now, [r.pk for r in rows], [r.status for r in rows], [r.error for r in rows],
+             [r.attempts for r in rows], [r.order_id for r in rows], [r.organization_id for r in rows]])
+
+
+__all__ = ["InboundStatus", "inbound_build", "inbound_finish", "inbound_finish_many", "inbound_store", "redact_json_ssn"]
