@@ -10,6 +10,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from .widgets import FastSelect
+
 
 class PortalFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
@@ -33,6 +35,8 @@ class PortalFilterSet(django_filters.FilterSet):
             form.helper = helper
             for field in form.fields.values():
                 field.required = False
+                if type(field.widget) is forms.Select:
+                    field.widget = FastSelect.like(field.widget)
                 _bootstrap_widget(field.widget)
                 if isinstance(field, forms.ModelChoiceField):
                     field.iterator = ShortModelChoiceIterator

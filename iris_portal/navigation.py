@@ -4,11 +4,13 @@ path) and shown only when that page is installed, so the frame never breaks on a
 An app can add links without touching this file: a module ``<app>/nav.py`` with
 ``NAV_LINKS = [NavLink(section, label, names=(...), path=..., when=<predicate>)]``."""
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import import_module
 from typing import Callable
 
 from django.apps import apps
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, Resolver404, get_script_prefix, get_urlconf, resolve, reverse
 
 from .permissions import can_administer_organization, can_see_organization_data
 
@@ -38,6 +40,10 @@ class NavLink:
     when: Callable = can_see_organization_data
 
     def url(self) -> str | None:
+        """The link's URL, or None when its page is not installed (fixed for a URLconf: cached)."""
+        return _link_url(self, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+    def _resolve_url(self) -> str | None:
         for name in self.names:
             try:
                 return reverse(name)
@@ -50,6 +56,11 @@ class NavLink:
                 return None
             return self.path
         return None
+
+
+@lru_cache(maxsize=512)
+def _link_url(link: NavLink, urlconf, script_prefix: str) -> str | None:
+    return link._resolve_url()
 
 
 @dataclass
@@ -96,7 +107,10 @@ NAV_LINKS = [
 ]
 
 
-def _app_links() -> list[NavLink]:
+@lru_cache(maxsize=1)
+def _app_links() -> tuple[NavLink, ...]:
+    """The apps' ``nav.py`` links, looked up once (a missing module was a file-system search on
+    every page)."""
     links = []
     for config in apps.get_app_configs():
         try:
@@ -106,7 +120,7 @@ def _app_links() -> list[NavLink]:
                 raise
             continue
         links.extend(getattr(module, "NAV_LINKS", []))
-    return links
+    return tuple(links)
 
 
 def navigation(user, path: str) -> list[NavSection]:

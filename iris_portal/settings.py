@@ -217,6 +217,10 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = None
     CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Sessions read from Redis (written to both): no session query per page. Only with a cache
+    # every process shares; a per-process memory cache would keep a logged-out session alive
+    # in the other processes.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True

@@ -27,6 +27,10 @@ class OrderTable(PortalTable):
     department = tables.Column("Department", accessor="department__local_id")
     ordering_provider = tables.Column("Ordering provider", accessor="ordering_provider__last_name", orderable=False)
 
+    fetch_only_shown = True
+    column_reads = {"patient": ("patient__last_name", "patient__first_name"),
+                    "ordering_provider": ("ordering_provider__first_name", "ordering_provider__last_name",
+                                          "ordering_provider__degrees", "ordering_provider__npi")}
     default_columns = ("local_id", "patient", "mrn", "site", "evaluation_types", "status", "source", "created_at")
     required_columns = ("local_id",)
 

@@ -78,6 +78,7 @@ class ObjectListView(ScopedViewMixin, View):
             return self.export(queryset)
         table = self.table(queryset)  # not request=: that would paginate once more, with a full COUNT
         table.apply_column_choice(request.session)
+        table.fetch_only_shown_fields()
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": CappedPaginator}).configure(table)
         self.audit("list")
         return render(request, self.template_name, {

@@ -109,3 +109,35 @@ def test_order_detail_queries_do_not_grow_with_events_and_images(clinic, north):
 
     events_record(organization=order.organization, events=[order_event("ImageReceipt", order) for _ in range(5)])
     assert count() == few <= MAX_QUERIES
+
+
+@pytest.mark.parametrize("name,add,table_path", [
+    ("orders:list", add_orders, "orders.tables.OrderTable"),
+    ("patients:list", add_patients, "patients.tables.PatientTable"),
+])
+def test_every_column_shown_is_still_constant_in_page_size(client, org, org_admin, name, add, table_path):
+    """With the column chooser's every column on: tables that fetch only what their shown
+    columns read (``fetch_only_shown``) must name every field a column reads."""
+    from django.utils.module_loading import import_string
+
+    from iris_portal.tables import COLUMNS_SESSION_KEY
+
+    table = import_string(table_path)
+    org_admin.is_clinic_staff = True
+    org_admin.save()
+    client.force_login(org_admin)
+    client.get(reverse("home"))
+    session = client.session
+    session[COLUMNS_SESSION_KEY] = {table.chooser_key(): list(table.base_columns)}
+    session.save()
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse(name))
+        assert response.status_code == 200
+        return len([q for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))])
+
+    add(org, 3)
+    few = count()
+    add(org, 30)
+    assert count() == few <= MAX_QUERIES
