@@ -264,11 +264,13 @@ def main() -> None:
         app_pids, db_pids = server_pids(server.pid)
         for clients in levels:
             app_cpu, db_cpu, load = cpu_seconds(*app_pids), cpu_seconds(*db_pids), os.getloadavg()[0]
+            client_cpu = time.process_time()
             started = time.perf_counter()
             results = run_load(port, cookies, plan, clients, args.think)
             summaries[clients] = summarize(results, time.perf_counter() - started)
             summaries[clients]["all"].update(app_cpu=(cpu_seconds(*app_pids) - app_cpu) / len(plan) * 1000,
                                              db_cpu=(cpu_seconds(*db_pids) - db_cpu) / len(plan) * 1000,
+                                             client_cpu=(time.process_time() - client_cpu) / len(plan) * 1000,
                                              load=max(load, os.getloadavg()[0]))
     finally:
         server.terminate()
@@ -290,12 +292,12 @@ def main() -> None:
         print(f"| {name} (queries only) | | | | | | {counts[name]} |")
     print()
     print("| clients | throughput (both pages) | gunicorn CPU per request | PostgreSQL CPU per request"
-          " | highest load average |")
-    print("| --- | --- | --- | --- | --- |")
+          " | load generator CPU per request | highest load average |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for clients, summary in summaries.items():
         total = summary["all"]
         print(f"| {clients} | {total['throughput']:.0f} requests/s | {total['app_cpu']:.1f} ms"
-              f" | {total['db_cpu']:.1f} ms | {total['load']:.1f} |")
+              f" | {total['db_cpu']:.1f} ms | {total['client_cpu']:.1f} ms | {total['load']:.1f} |")
 
 
 if __name__ == "__main__":

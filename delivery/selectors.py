@@ -13,19 +13,20 @@ from .models import Delivery, DeliveryState, Endpoint
 
 
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
-    return _deliveries_of(order_list(user=user))
+    return (Delivery.objects.filter(order__in=order_list(user=user).values("pk"))
+            .select_related("endpoint", "order", "result_set"))
 
 
 def deliveries_for_order(*, order: Order, user) -> list[Delivery]:
     """The delivery record of one order: one row per recipient, newest result first, with its attempts.
     The visibility check is of this one order (an index probe), not a semi-join with all of the
     organization's orders."""
-    return list(_deliveries_of(order_list(user=user).filter(pk=order.pk)).prefetch_related("attempt_log")
-                .order_by("-result_set__created_at", "endpoint__name", "pk"))
-
-
-def _deliveries_of(orders: QuerySet[Order]) -> QuerySet[Delivery]:
-    return Delivery.objects.filter(order__in=orders.values("pk")).select_related("endpoint", "order", "result_set")
+    deliveries = list(Delivery.objects.filter(order__in=order_list(user=user).filter(pk=order.pk).values("pk"))
+                      .select_related("endpoint", "result_set").prefetch_related("attempt_log")
+                      .order_by("-result_set__created_at", "endpoint__name", "pk"))
+    for delivery in deliveries:  # the order given, not another copy of it joined to every row
+        delivery.order = order
+    return deliveries
 
 
 def deliveries_awaiting_pickup(*, user) -> QuerySet[Delivery]:

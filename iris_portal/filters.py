@@ -17,6 +17,9 @@ class PortalFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     # Lookups OR-ed together by ``q``, e.g. ("local_id__istartswith", "last_name__istartswith").
     search_fields: tuple[str, ...] = ()
+    # Model choice field name -> function(request) returning the objects it offers when the page
+    # reads them anyway (the site switcher's sites): the choices then cost no query of their own.
+    choice_objects: dict = {}
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -41,6 +44,9 @@ class PortalFilterSet(django_filters.FilterSet):
                 if isinstance(field, forms.ModelChoiceField):
                     field.iterator = ShortModelChoiceIterator
                     field.widget.choices = field.choices
+            for name, objects in self.choice_objects.items():
+                if name in form.fields and self.request is not None:
+                    form.fields[name].choice_objects = objects(self.request)
         return form
 
 
@@ -52,7 +58,8 @@ class ShortModelChoiceIterator(forms.models.ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
+        objects = getattr(self.field, "choice_objects", None)
+        for obj in objects if objects is not None else self.queryset.all():
             yield self.choice(obj)
 
 

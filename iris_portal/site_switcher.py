@@ -4,12 +4,12 @@ CURRENT_SITE_SESSION_KEY = "portal_current_site"
 
 
 def visible_sites(request) -> list:
-    """The sites the signed-in user works at (one query, on first use in a request)."""
-    if not hasattr(request, "_visible_sites"):
-        from organizations.selectors_admin import sites_visible
+    """The sites the signed-in user works at (read with the user's site limits, once a request)."""
+    if not request.user.is_authenticated:
+        return []
+    from organizations.selectors_admin import sites_visible_list
 
-        request._visible_sites = list(sites_visible(user=request.user)) if request.user.is_authenticated else []
-    return request._visible_sites
+    return sites_visible_list(user=request.user)
 
 
 def current_site(request):

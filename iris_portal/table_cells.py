@@ -10,8 +10,13 @@ not know how to do fast (records that are not model instances, link columns, cal
 render functions that want the ``BoundRow``) goes to ``get_cell`` itself, so the output is the
 same in every case (``tests/portal/test_table_cells.py`` compares the two on every table).
 """
+import inspect
+from functools import partialmethod
+
 from django.db import models
 from django.urls import reverse
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.html import format_html
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import ManyToManyColumn
@@ -40,8 +45,14 @@ class CellMaker:
         self.callable_args, self.callable_kwargs = accessor.callable_args, accessor.callable_kwargs
         model = getattr(getattr(table, "_meta", None), "model", None)
         field = accessor.get_field(model) if model is not None and self.bits else None
-        # get_FOO_display() when the last step is a field with choices (django-tables2 issue #30).
+        # get_FOO_display() when the last step is a field with choices (django-tables2 issue #30);
+        # Django's own get_FOO_display is a dictionary lookup, done here with the dictionary
+        # built once instead of once per cell.
         self.display = f"get_{self.bits[-1]}_display" if getattr(field, "choices", None) else ""
+        self.display_choices = None
+        if self.display and _generated_display(field.model, self.display):
+            self.display_choices = dict(make_hashable(field.flatchoices))
+            self.choices_model = field.model._meta.concrete_model
         render = bound_column.render
         self.render = render
         try:
@@ -80,6 +91,9 @@ class CellMaker:
         last = len(bits) - 1
         for index, bit in enumerate(bits):
             if index == last and self.display and isinstance(current, models.Model):
+                if self.display_choices is not None and type(current)._meta.concrete_model is self.choices_model:
+                    value = getattr(current, bit)
+                    return force_str(self.display_choices.get(make_hashable(value), value), strings_only=True)
                 display = getattr(current, self.display, None)
                 if display is not None:
                     return display()
@@ -120,6 +134,13 @@ class CellMaker:
         if href is None:  # not an integer key: let django-tables2 reverse it
             return self.link(content, **given)
         return format_html('<a href="{}">{}</a>', href, content)
+
+
+def _generated_display(model, name: str) -> bool:
+    """Whether ``model.<name>`` is the ``get_FOO_display`` Django generates (not one the model
+    defines itself)."""
+    method = inspect.getattr_static(model, name, None)
+    return isinstance(method, partialmethod) and method.func is models.Model._get_FIELD_display
 
 
 def cell_makers(table) -> list[CellMaker]:

@@ -14,7 +14,7 @@ class FastSelect(forms.Select):
         return cls(attrs=dict(widget.attrs), choices=widget.choices)
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        choices = list(iter(self.choices))  # not list(choices): its len() is a COUNT query for model choices
         if any(isinstance(label, (list, tuple)) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         chosen = set(self.format_value(value))

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from iris_portal.filters import DateFromFilter, DateToFilter, PortalFilterSet, YesNoFilter
 from iris_portal.optional import optional
+from iris_portal.site_switcher import visible_sites
 from organizations.selectors_admin import sites_visible
 from patients.models import Patient
 
@@ -29,6 +30,7 @@ def _sites(request):
 
 
 class OrderFilterSet(PortalFilterSet):
+    choice_objects = {"site": visible_sites}
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="Any status")
     site = django_filters.ModelChoiceFilter(queryset=_sites, empty_label="Any site")
     evaluation_type = django_filters.ChoiceFilter(choices=EVALUATION_TYPE_CHOICES, method="filter_evaluation_type",

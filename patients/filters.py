@@ -1,6 +1,7 @@
 import django_filters
 
 from iris_portal.filters import PortalFilterSet
+from iris_portal.site_switcher import visible_sites
 from organizations.selectors_admin import sites_visible
 
 from .models import Patient
@@ -11,6 +12,7 @@ def _sites(request):
 
 
 class PatientFilterSet(PortalFilterSet):
+    choice_objects = {"site": visible_sites}
     search_fields = ("local_id__istartswith", "last_name__istartswith", "first_name__istartswith")
     site = django_filters.ModelChoiceFilter(queryset=_sites, label="Site")
     dob = django_filters.DateFilter(label="Date of birth", widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}))

@@ -23,8 +23,11 @@ def chromium():
     """One headless Chromium per test module (each test gets its own context). Not per session:
     while it runs, Playwright's event loop occupies the main thread, and a test that starts its
     own ``sync_playwright()`` would fail."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (Playwright's expect() defaults to 5 s, too short for
+    # an image upload and its Celery task on a loaded 2-core machine).
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
