@@ -8,16 +8,17 @@ of a render function for every cell and compiles a template per cell for its dat
 signatures are cached, dates are formatted directly, cells are made by a maker per column
 (``table_cells``) with their attributes computed once per column (``body_rows``), and the rows
 are joined in Python (``body_html``), which makes a 25-row page several times faster."""
+import html
 from functools import cached_property, lru_cache
 
 import django_tables2 as tables
 import django_tables2.utils as tables_utils
 from django.core.paginator import Paginator
 from django.utils import formats, timezone
-from django.utils.html import conditional_escape
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from .table_cells import cell_makers
+from .table_cells import cell_makers, html_text
 
 _signature = tables_utils.signature
 
@@ -169,6 +170,20 @@ class PortalTable(tables.Table):
             record = row.record
             yield [(attrs, maker(record, row)) for maker, attrs in columns]
 
+    def header_html(self) -> str:
+        """The header row's ``<th>`` cells, sort links included, as django-tables2's template
+        writes them (``querystring_replace`` per column was a fifth of the list page)."""
+        request = getattr(self, "request", None)
+        params = dict(request.GET) if request is not None else {}
+        parts = []
+        for column in self.columns:
+            header = html_text(column.header)
+            if column.orderable:
+                params[self.prefixed_order_by_field] = column.order_by_alias.next
+                header = f'<a href="{html.escape("?" + urlencode(params, doseq=True))}">{header}</a>'
+            parts.append(f'<th {column.attrs["th"].as_html()} scope="col">{header}</th>')
+        return mark_safe("".join(parts))
+
     def body_html(self) -> str:
         """The page's ``<tr>`` rows as one string, escaped as ``{{ cell }}`` would be: a template
         loop over 25 rows x 8 cells cost more than producing the cells."""
@@ -177,7 +192,7 @@ class PortalTable(tables.Table):
             parts.append("<tr>")
             for attrs, cell in cells:
                 parts.append(f"<td {attrs}>" if attrs else "<td>")
-                parts.append(conditional_escape(formats.localize(cell)))
+                parts.append(html_text(formats.localize(cell)))
                 parts.append("</td>")
             parts.append("</tr>\n")
         return mark_safe("".join(parts))

@@ -120,3 +120,21 @@ def test_fast_select_renders_like_django_select(value):
 def test_fast_select_leaves_option_groups_to_django():
     select = forms.Select(choices=[("Eyes", [("od", "Right"), ("os", "Left")]), ("", "Any")])
     assert FastSelect.like(select).render("eye", "os") == select.render("eye", "os")
+
+
+def test_header_row_matches_django_tables2s_template(rf, org, north):
+    from django.template.loader import render_to_string
+    from django_tables2 import RequestConfig
+
+    OrderFactory(patient=PatientFactory(site=north))
+    request = rf.get("/orders/", {"status": "open", "q": "Ann & <b>", "sort": "-created_at", "page": "1"})
+    table = OrderTable(Order.objects.filter(organization=org))
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+
+    def tidy(html):
+        return re.sub(r"\s*(<[^>]+>)\s*", r"\1", html).replace(' scope="col"', "")
+
+    django_tables2s = render_to_string("django_tables2/bootstrap5.html", {"table": table, "request": request})
+    expected = re.search(r"<thead[^>]*>(.*?)</thead>", django_tables2s, re.S).group(1)
+    assert "sort=created_at" in expected and "q=Ann+%26+%3Cb%3E" in expected
+    assert tidy(f"<tr>{table.header_html()}</tr>") == tidy(expected)
