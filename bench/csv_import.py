@@ -95,8 +95,9 @@ class Phases:
              ("orders.services.order_batch", "OrderBatch._apply", "rules and writes of a run (incl. the next four)"),
              ("orders.services.order_batch", "_State.load", "  load the run's patients, orders, open exams"),
              ("orders.services.order_batch", "OrderBatch._write", "  writes: patients, orders, exams, events"),
-             ("orders.services.order_batch", "rows_insert", "    COPY (incl. the events' COPY)"),
-             ("orders.services.order_batch", "events_record", "    events: OrderEvent rows"),
+             ("orders.services.order_batch", "rows_insert", "    COPY of patients, orders, exams"),
+             ("orders.services.order_batch", "events_record", "    events: OrderEvent rows (incl. their COPY)"),
+             ("orders.services.order_batch", "values_insert", "      COPY of the events"),
              ("orders.intake.csv.job", "inbound_store", "raw chunk into the inbox (R11)"),
              ("django.db.backends.base.base", "BaseDatabaseWrapper._commit", "COMMIT (deferred FK checks, WAL flush)"))
 

@@ -87,5 +87,44 @@ def event_payload(event_type: str, **fields) -> dict:
     model = EVENT_MODELS[event_type]
     fields.setdefault("transaction_id", uuid.uuid4())
     fields.setdefault("timestamp", dt.datetime.now(dt.UTC))
+    plain = _plain_payload(model, str(event_type), fields)
+    if plain is not None:
+        return plain
     event = model(result_object_type=str(event_type), **fields)
     return event.model_dump(mode="json", exclude_none=False, exclude={"warnings"} if not fields.get("warnings") else set())
+
+
+# The fields of the events that carry only an order's ids (OrderCreationReceipt, OrderCancelled,
+# ...), with the exact types the model would keep unchanged: their payload is built as a dict
+# (~1 µs instead of ~10 µs through the model, a bulk import makes one per row). Anything else
+# (other fields or types, a non-UTC timestamp) goes through the model.
+_PLAIN_MODELS = frozenset(model for model in EVENT_MODELS.values() if model.model_fields.keys() == OrderEvent.model_fields.keys())
+_OPTIONAL_TEXT = (str, type(None))
+_PLAIN_TYPES = frozenset((name, kind) for name, kinds in {  # (field, exact type of its value)
+    "transaction_id": (uuid.UUID,), "timestamp": (dt.datetime,), "success": (bool,), "error_message": _OPTIONAL_TEXT,
+    "warnings": (list, type(None)), "iris_order_id": (int, type(None)), "order_local_id": _OPTIONAL_TEXT,
+    "patient_local_id": _OPTIONAL_TEXT,
+}.items() for kind in kinds)
+
+
+def _plain_payload(model: type[BaseEvent], event_type: str, fields: dict) -> dict | None:
+    """``model(...).model_dump(mode="json")`` for the plain order events, or None when unsure."""
+    if model not in _PLAIN_MODELS:
+        return None
+    for name, value in fields.items():
+        if (name, type(value)) not in _PLAIN_TYPES:
+            return None
+    stamp, warnings, order_id = fields["timestamp"], fields.get("warnings"), fields.get("iris_order_id")
+    if stamp.tzinfo is not dt.UTC or (warnings and any(type(text) is not str for text in warnings)):
+        return None
+    payload = {
+        "TransactionId": str(fields["transaction_id"]), "Timestamp": stamp.replace(tzinfo=None).isoformat() + "Z",
+        "Success": fields.get("success", True), "ErrorMessage": fields.get("error_message"),
+        "ResultObjectType": event_type, "Version": VERSION,
+    }
+    if warnings:
+        payload["Warnings"] = list(warnings)
+    payload["IrisOrderId"] = order_id
+    payload["OrderLocalId"] = fields.get("order_local_id")
+    payload["PatientLocalId"] = fields.get("patient_local_id")
+    return payload

@@ -3,7 +3,7 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import router, transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
@@ -28,24 +28,60 @@ def order_event(event_type: str, order: Order | None, *, success: bool = True, e
 
 
 def events_record(*, organization, inbound=None, events: list[tuple[Order | None, dict]], actor=None,
-                  insert=None, inbounds: list | None = None) -> list[OrderEvent]:
-    """Store the events (``insert``: how to write the rows, e.g. COPY for bulk intake; default
-    bulk_create) and hand them to the publishers after commit. ``inbounds``: each event's own
-    inbound message (a batch of stream messages), parallel to ``events``; else ``inbound``."""
+                  insert=None, inbounds: list | None = None) -> None:
+    """Store the events and hand them to the publishers after commit. ``inbounds``: each event's
+    own inbound message (a batch of stream messages), parallel to ``events``; else ``inbound``.
+
+    ``insert`` (bulk intake): writes the events given as plain rows (column values by attname,
+    the payload's own text for TransactionId and Timestamp) and sets each row's ``id``, e.g. by
+    COPY; no model instance is made unless a publisher needs one (after commit). Default:
+    ``bulk_create`` of OrderEvent instances."""
     inbounds = inbounds or [inbound] * len(events)
-    rows = [
-        OrderEvent(
-            organization=organization, order=order, inbound_message=message,
-            event_type=payload["ResultObjectType"], transaction_id=payload["TransactionId"],
-            timestamp=parse_datetime(payload["Timestamp"]), success=payload["Success"],
-            error_message=payload.get("ErrorMessage") or "", payload=payload, actor=actor,
-        )
-        for (order, payload), message in zip(events, inbounds, strict=True)
-    ]
-    (insert or OrderEvent.objects.bulk_create)(rows)
+    organization_id, actor_id = _pk(organization), _pk(actor)
+    rows = [_event_row(organization_id, order, message, payload, actor_id)
+            for (order, payload), message in zip(events, inbounds, strict=True)]
+    parts = [(order, message) for (order, _), message in zip(events, inbounds, strict=True)]
+    instances = None
+    if insert is None:
+        instances = _instances(rows, parts, organization, actor)
+        OrderEvent.objects.bulk_create(instances)
+    else:
+        insert(rows)
     if rows and settings.IRIS_EVENT_PUBLISHERS:
-        transaction.on_commit(lambda: events_publish(rows))
-    return rows
+        transaction.on_commit(lambda: events_publish(instances or _instances(rows, parts, organization, actor)))
+
+
+def _event_row(organization_id, order: Order | None, inbound, payload: dict, actor_id) -> dict:
+    """One OrderEvent row as column values by attname (``id`` is set by the writer)."""
+    return {
+        "id": None, "organization_id": organization_id, "order_id": _pk(order), "inbound_message_id": _pk(inbound),
+        "event_type": payload["ResultObjectType"], "transaction_id": payload["TransactionId"],
+        "timestamp": payload["Timestamp"], "success": payload["Success"],
+        "error_message": payload.get("ErrorMessage") or "", "payload": payload, "actor_id": actor_id,
+        "published_at": None,
+    }
+
+
+def _instances(rows: list[dict], parts: list[tuple], organization, actor) -> list[OrderEvent]:
+    """OrderEvent instances of the rows (with their related objects); saved ones (an ``id``) as
+    ``bulk_create`` leaves them."""
+    instances = []
+    for row, (order, message) in zip(rows, parts, strict=True):
+        event = OrderEvent(
+            organization=organization, order=order, inbound_message=message, event_type=row["event_type"],
+            transaction_id=row["transaction_id"], timestamp=parse_datetime(row["timestamp"]),
+            success=row["success"], error_message=row["error_message"], payload=row["payload"], actor=actor,
+        )
+        if row["id"] is not None:
+            event.pk = row["id"]
+            event._state.adding = False
+            event._state.db = router.db_for_write(OrderEvent)
+        instances.append(event)
+    return instances
+
+
+def _pk(obj):
+    return obj.pk if obj is not None else None
 
 
 def events_publish(events: list[OrderEvent]) -> None:

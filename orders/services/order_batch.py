@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from django.db import IntegrityError, connection, router, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, router, transaction
 from django.db.models import DateTimeField, JSONField
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
@@ -244,20 +244,21 @@ class OrderBatch:
         for decision in decisions:
             if decision.order is not None and not decision.duplicate:
                 order, ctx = decision.order, decision.ctx
-                order.patient = order.patient  # inserted above: sets patient_id, keeps the object
+                order.__dict__["patient_id"] = order.patient.pk  # inserted above (the cached object stays)
                 _apply_order_fields(ctx, order, known, decision.site)
                 order.warnings = ctx.warnings
                 new_orders.append(order)
         rows_insert(Order, new_orders)
-        rows_insert(OrderExam, [_new_exam(order=order, patient=order.patient, evaluation_type=code, is_open=order.is_open)
-                                for order in new_orders for code in order.evaluation_types])
+        values_insert(OrderExam, [{"id": None, "order_id": order.pk, "patient_id": order.patient_id,
+                                   "evaluation_type": code, "is_open": order.is_open}
+                                  for order in new_orders for code in order.evaluation_types])
         events, results, inbounds = [], [], []
         for decision in decisions:
             item = decision.item
             results.append(self._decision_events(decision, events))
             inbounds += [item.inbound or inbound] * (len(events) - len(inbounds))
         events_record(organization=self.organization, events=events, inbounds=inbounds, actor=self.actor,
-                      insert=lambda rows: rows_insert(OrderEvent, rows))
+                      insert=lambda rows: values_insert(OrderEvent, rows))
         return results
 
     @staticmethod
@@ -470,9 +471,9 @@ class _Builder:
                 model_field.set_cached_value(obj, value)
                 if value is not None:  # as ForwardManyToOneDescriptor.__set__ does
                     if state.db is None:
-                        state.db = router.db_for_write(self.model, instance=value)
+                        state.db = _db_for_write(self.model, value)
                     if value._state.db is None:
-                        value._state.db = router.db_for_write(value.__class__, instance=obj)
+                        value._state.db = _db_for_write(value.__class__, obj)
             elif name in self.attnames:
                 data[name] = value
             else:
@@ -480,9 +481,16 @@ class _Builder:
         return obj
 
 
+def _db_for_write(model, instance) -> str:
+    """``router.db_for_write(model, instance=instance)``; without routers, what it answers
+    (the instance's database, else the default) without its per-call machinery."""
+    if router.routers:
+        return router.db_for_write(model, instance=instance)
+    return instance._state.db or DEFAULT_DB_ALIAS
+
+
 _new_order = _Builder(Order)
 _new_patient = _Builder(Patient)
-_new_exam = _Builder(OrderExam)
 
 
 def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by: str = "",
@@ -555,7 +563,7 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
     names = [f.attname for f in fields]
     positions = [names.index(by_column[c].attname) for c in columns]
     pk = names.index(meta.pk.attname)
-    instances, seen = [], set()
+    instances, seen, alias = [], set(), connection.alias
     for row in rows:
         if converters:
             row = list(row)
@@ -565,19 +573,20 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
         if tuple(row[i] for i in positions) not in wanted or row[pk] in seen:
             continue  # SQLite matched each key column on its own; a key given twice joins twice
         seen.add(row[pk])
-        instances.append(_from_db(model, names, row))
+        instances.append(_from_db(model, names, row, alias))
     return instances
 
 
-def _from_db(model, names: list[str], row) -> Any:
+def _from_db(model, names: list[str], row, alias: str | None = None) -> Any:
     """``model.from_db`` without ``Model.__init__`` when the model allows it (see _Builder):
     the loaded values in the instance dict, the fields not loaded left deferred."""
+    alias = alias or connection.alias
     if not _builder(model).plain:
-        return model.from_db(connection.alias, names, row)
+        return model.from_db(alias, names, row)
     obj = model.__new__(model)
     obj.__dict__.update(zip(names, row))
     obj._state = state = ModelState()
-    state.adding, state.db = False, connection.alias
+    state.adding, state.db = False, alias
     return obj
 
 
@@ -598,30 +607,102 @@ def rows_insert(model, objects: list) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objects, batch_size=500)
         return
-    meta = model._meta
-    fields = meta.concrete_fields
-    stamped = [f.attname for f in fields if isinstance(f, DateTimeField) and (f.auto_now or f.auto_now_add)]
-    as_json = [(index, f.encoder) for index, f in enumerate(fields) if isinstance(f, JSONField)]
-    values_of = operator.attrgetter(*(f.attname for f in fields))
-    quote = connection.ops.quote_name
+    plan = _copy_plan(model)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(objects)])
         now = timezone.now()
-        for obj, (pk,) in zip(objects, cursor.fetchall()):
+        for obj, pk in zip(objects, _ids(cursor, model, len(objects))):
             obj.pk = pk
-            for name in stamped:
+            for name in plan.stamped:
                 setattr(obj, name, now)
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(plan.sql) as copy:
             for obj in objects:
-                row = list(values_of(obj))
-                for index, encoder in as_json:
-                    row[index] = json.dumps(row[index], cls=encoder)
-                copy.write_row(row)
+                try:  # the instance dict, past the field descriptors (a new instance has every field)
+                    row = plan.values(obj.__dict__)
+                except KeyError:  # deferred fields: through the descriptors, which load them
+                    row = plan.values_of(obj)
+                copy.write_row(plan.encoded(row))
+    alias = connection.alias  # once: the connection proxy resolves each attribute read
     for obj in objects:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
+
+
+def values_insert(model, rows: list[dict]) -> None:
+    """Insert rows given as column values by attname (every concrete field; ``auto_now`` fields
+    as given) and set each one's primary key: bulk writes without model instances. PostgreSQL
+    COPY; elsewhere ``bulk_create`` of instances made from the rows."""
+    if not rows:
+        return
+    pk_name = model._meta.pk.attname
+    if connection.vendor != "postgresql":
+        instances = [model(**{name: value for name, value in row.items() if name != pk_name}) for row in rows]
+        model.objects.bulk_create(instances, batch_size=500)
+        for row, obj in zip(rows, instances):
+            row[pk_name] = obj.pk
+        return
+    plan = _copy_plan(model)
+    with connection.cursor() as cursor:
+        for row, pk in zip(rows, _ids(cursor, model, len(rows))):
+            row[pk_name] = pk
+        with cursor.cursor.copy(plan.sql) as copy:
+            for row in rows:
+                copy.write_row(plan.encoded(plan.values(row)))
+
+
+def _ids(cursor, model, count: int) -> list[int]:
+    """``count`` new primary keys from the table's sequence."""
+    meta = model._meta
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                   [meta.db_table, meta.pk.column, count])
+    return [pk for (pk,) in cursor.fetchall()]
+
+
+class _CopyPlan:
+    """How one model's rows go into COPY (per model, computed once): the statement, the values in
+    column order, JSON fields as text (the short lists and empty containers that make most of
+    them are encoded once and remembered)."""
+
+    def __init__(self, model):
+        meta = model._meta
+        fields = meta.concrete_fields
+        quote = connection.ops.quote_name
+        self.sql = f"COPY {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
+        self.stamped = [f.attname for f in fields if isinstance(f, DateTimeField) and (f.auto_now or f.auto_now_add)]
+        self.json = [(index, f.encoder) for index, f in enumerate(fields) if isinstance(f, JSONField)]
+        self.values = operator.itemgetter(*(f.attname for f in fields))
+        self.values_of = operator.attrgetter(*(f.attname for f in fields))
+        self._texts: dict = {}
+
+    def encoded(self, values: tuple) -> tuple | list:
+        if not self.json:
+            return values
+        row = list(values)
+        for index, encoder in self.json:
+            row[index] = self._json(row[index], encoder)
+        return row
+
+    def _json(self, value, encoder) -> str:
+        if encoder is None and type(value) in (list, dict) and len(value) <= 4:
+            if not value:
+                return "[]" if type(value) is list else "{}"
+            if type(value) is list and all(type(item) is str for item in value):
+                key = tuple(value)
+                text = self._texts.get(key)
+                if text is None:
+                    text = json.dumps(value)
+                    if len(self._texts) < 10_000:
+                        self._texts[key] = text
+                return text
+        return json.dumps(value, cls=encoder)
+
+
+_COPY_PLANS: dict = {}
+
+
+def _copy_plan(model) -> _CopyPlan:
+    if model not in _COPY_PLANS:
+        _COPY_PLANS[model] = _CopyPlan(model)
+    return _COPY_PLANS[model]
 
 
 def inbound_bulk_finish(pairs: list[tuple[_Item, BatchResult]], *, organization: Organization) -> None:
@@ -649,4 +730,4 @@ def order_batch_process(*, items: list[tuple[Any, dict]], organization: Organiza
 
 
 __all__ = ["CREATED", "FAILED", "UPDATED", "BatchResult", "OrderBatch", "order_batch_process",
-           "rows_insert"]
+           "rows_insert", "values_insert"]

@@ -5,6 +5,7 @@ One database transaction per message: the raw message is inserted first (R11), p
 in a savepoint, so a failure rolls back only the processing and the raw message is kept with
 its error; callers acknowledge (ACK, receipt, XACK) only after this returns, i.e. after commit.
 """
+import functools
 import json
 import logging
 import uuid
@@ -58,6 +59,10 @@ class _Context:
 
 # Warnings whose text callers (and the batch path, orders/services/order_batch.py) rely on.
 DUPLICATE_WARNING = "duplicate submission: the order already exists; nothing changed"
+
+# Read-only stand-ins for an absent address or name (building a model per request costs ~3 µs).
+_NO_ADDRESS = msg.Address()
+_NO_NAME = msg.Name()
 
 
 def superseded_warning(new_local_id: str) -> str:
@@ -256,7 +261,7 @@ def _site_for(ctx: _Context) -> Site:
         return site
     if not org.allow_site_autocreate:
         raise RequestRejected(FieldError("Site.LocalId", f"unknown site '{local_id}'"))
-    address = req.site.address or msg.Address()
+    address = req.site.address or _NO_ADDRESS
     state = normalize_state(address.state) or req.order.state
     if not req.site.name or not state:
         raise RequestRejected(FieldError(
@@ -280,18 +285,18 @@ def _provider_data(ctx: _Context) -> list[ProviderData]:
     for label, provider in named + [("HealthPlan.PrimaryCareProvider", pcp)]:
         if provider is None or not provider.npi:
             continue
-        error, warning = npi_problems(f"{label}.NPI", provider.npi)
+        error, warning = _npi_problems(f"{label}.NPI", provider.npi)
         if error:
             errors.append(error)
             continue
         if warning and warning not in ctx.warnings:
             ctx.warnings.append(warning)
-        name = provider.name or msg.Name()
-        email = getattr(provider, "email", None) or getattr(provider, "email_address", None)
+        name = provider.name or _NO_NAME
+        given = provider.__dict__  # the model's field values; a field this kind of provider lacks is None
+        email = given.get("email") or given.get("email_address")
         data.append(ProviderData(provider.npi, first_name=name.first, last_name=name.last,
-                                 degrees=getattr(provider, "degrees", None), taxonomy=getattr(provider, "taxonomy", None),
-                                 associations=getattr(provider, "associations", None), email=email,
-                                 fax=getattr(provider, "fax_number", None)))
+                                 degrees=given.get("degrees"), taxonomy=given.get("taxonomy"),
+                                 associations=given.get("associations"), email=email, fax=given.get("fax_number")))
     if errors:
         raise RequestRejected(errors)
     # One ProviderData per NPI: the first mention wins, later ones only fill blanks.
@@ -306,14 +311,19 @@ def _provider_data(ctx: _Context) -> list[ProviderData]:
     return list(merged.values())
 
 
+# The same few NPIs recur in every row of a bulk import; the answer is a pure function of its
+# arguments (and immutable: a frozen FieldError, a string).
+_npi_problems = functools.lru_cache(maxsize=4096)(npi_problems)
+
+
 def _demographics(patient: msg.Patient | None) -> Demographics:
     if patient is None:
         return Demographics()
-    address = patient.address or msg.Address()
+    address = patient.address or _NO_ADDRESS
     identity = patient.gender_for(GenderContext.IDENTITY) or patient.gender_for(GenderContext.UNKNOWN) or patient.gender
     birth = patient.gender_for(GenderContext.BIRTH) or patient.gender
     state = normalize_state(address.state)
-    name = patient.name or msg.Name()
+    name = patient.name or _NO_NAME
     return Demographics(first_name=name.first, last_name=name.last, dob=patient.dob, values={
         "birth_gender": birth, "identity_gender": identity, "race": patient.race, "ethnicity": patient.ethnicity,
         "language": patient.primary_language, "marital_status": patient.marital_status, "phone": patient.phone,
@@ -355,7 +365,7 @@ def _apply_order_fields(ctx: _Context, order: Order, providers: dict, site: Site
             setattr(order, attr, providers[provider.npi])
     operator = req.camera_operator
     if operator is not None or req.camera_operator_user_name:
-        name = (operator.name if operator else None) or msg.Name()
+        name = (operator.name if operator else None) or _NO_NAME
         order.camera_operator_info = {k: v for k, v in {
             "first_name": name.first, "last_name": name.last, "email": operator.email if operator else None,
             "user_name": req.camera_operator_user_name}.items() if v}

@@ -50,14 +50,18 @@ class FilePlan:
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        self._setters = []  # (index, keys, kind)
+        self._setters = []  # (index, parent keys, leaf key, kind)
         self._gender_columns = []  # (index, context, header)
         for column in self.columns:
             if column.target in GENDER_TARGETS:
                 self._gender_columns.append((column.index, GENDER_TARGETS[column.target], column.header))
             else:
-                self._setters.append((column.index, tuple(column.target.split(".")), _kind(column.target)))
+                *parents, leaf = column.target.split(".")
+                self._setters.append((column.index, tuple(parents), leaf, _kind(column.target)))
         self._sources = {column.target: column.header for column in self.columns}
+        # No target inside another (Order.CPTCode and Order.CPTCode.Code): a row's nested dicts
+        # can then be remembered by path, none is replaced by a value.
+        self._disjoint = not any(other.startswith(target + ".") for target in self._sources for other in self._sources)
         mapped = set(self._sources)
         self._default_setters = [(tuple(path.split(".")), _kind(path), value)
                                  for path, value in self.defaults.items() if path not in mapped]
@@ -67,8 +71,9 @@ class FilePlan:
     def request(self, cells: list) -> dict:
         """The OrderRequest dict of one row (no validation: the order service does that)."""
         body: dict = {}
+        nodes: dict = {(): body}  # this row's nested dicts by path (created on first use, as _put does)
         width = len(cells)
-        for index, keys, kind in self._setters:
+        for index, parents, leaf, kind in self._setters:
             if index < width:
                 value = cells[index]
                 if kind == "text" and type(value) is str:  # the common case (CSV), inline
@@ -76,7 +81,10 @@ class FilePlan:
                 else:
                     value = cell_value(value, kind)
                 if value is not None:
-                    _put(body, keys, value)
+                    node = nodes.get(parents) if self._disjoint else None
+                    if node is None:
+                        node = nodes[parents] = _node(body, parents)
+                    node[leaf] = value
         for keys, kind, value in self._default_setters:
             _put(body, keys, cell_value(value, kind))
         for keys, kind, value in self._fallbacks:  # the column exists but this cell is blank
@@ -246,10 +254,15 @@ def _us_datetime(text: str) -> str:
 
 
 def _put(body: dict, keys: tuple, value) -> None:
+    _node(body, keys[:-1])[keys[-1]] = value
+
+
+def _node(body: dict, keys: tuple) -> dict:
+    """The nested dict at ``keys``, created where missing."""
     node = body
-    for key in keys[:-1]:
+    for key in keys:
         node = node.setdefault(key, {})
-    node[keys[-1]] = value
+    return node
 
 
 def _get(body: dict, keys: tuple):
