@@ -60,7 +60,8 @@ def main() -> None:
     order_id = Order.objects.filter(organization=user.organization).order_by("pk").values_list("pk", flat=True)[500]
     site_id = user.organization.sites.first().pk
     pages = {"list": "/orders/", "list2": f"/orders/?site={site_id}&status=complete", "detail": f"/orders/{order_id}/",
-             "dashboard": "/", "patients": "/patients/"}
+             "dashboard": "/", "patients": "/patients/", "page2": "/orders/?page=2", "page40": "/orders/?page=40",
+             "open": "/orders/?status=open", "exam": "/orders/?evaluation_type=DR&source=hl7"}
     if args.page:
         pages = {args.page: pages[args.page]}
     template_times = _time_templates() if args.templates else None

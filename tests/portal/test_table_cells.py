@@ -138,3 +138,29 @@ def test_header_row_matches_django_tables2s_template(rf, org, north):
     expected = re.search(r"<thead[^>]*>(.*?)</thead>", django_tables2s, re.S).group(1)
     assert "sort=created_at" in expected and "q=Ann+%26+%3Cb%3E" in expected
     assert tidy(f"<tr>{table.header_html()}</tr>") == tidy(expected)
+
+
+PAGER_TEMPLATE = """{% load django_tables2 %}{% if table.page.has_previous %}<li class="page-item"><a class="page-link" href="{% querystring_replace table.prefixed_page_field=table.page.previous_page_number %}" rel="prev">&laquo; Previous</a></li>{% endif %}
+{% for p in table.page|table_page_range:table.paginator %}<li class="page-item{% if table.page.number == p %} active{% endif %}{% if p == '...' %} disabled{% endif %}"><a class="page-link" {% if p != '...' %}href="{% querystring_replace table.prefixed_page_field=p %}"{% endif %}>{{ p }}</a></li>
+{% endfor %}{% if table.page.has_next %}<li class="page-item"><a class="page-link" href="{% querystring_replace table.prefixed_page_field=table.page.next_page_number %}" rel="next">Next &raquo;</a></li>{% endif %}"""
+
+
+@pytest.mark.parametrize("page", ["1", "2", "7", "14"])
+def test_pager_matches_the_template_it_replaced(rf, org, north, page):
+    """The pager's links as django-tables2's querystring_replace and table_page_range wrote them
+    (first, middle, and last of 14 pages; the query string kept, the page replaced)."""
+    from django.template import Context, Template
+    from django_tables2 import RequestConfig
+
+    for _ in range(14):
+        OrderFactory(patient=PatientFactory(site=north))
+    request = rf.get("/orders/", {"status": "open", "q": "a&b", "page": page})
+    table = OrderTable(Order.objects.filter(organization=org).order_by("pk"))
+    RequestConfig(request, paginate={"per_page": 1}).configure(table)
+
+    def tidy(html):
+        return re.sub(r"\s*(<[^>]+>)\s*", r"\1", html)
+
+    expected = Template(PAGER_TEMPLATE).render(Context({"table": table, "request": request}))
+    assert "q=a%26b" in expected
+    assert tidy(table.pager_html()) == tidy(expected)
