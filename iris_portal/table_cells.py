@@ -12,6 +12,7 @@ same in every case (``tests/portal/test_table_cells.py`` compares the two on eve
 """
 import html
 import inspect
+import re
 from functools import lru_cache, partialmethod
 
 from django.conf import settings
@@ -72,7 +73,7 @@ class CellMaker:
 
     @staticmethod
     def _url_template(link):
-        """(template, [(placeholder, accessor)]) for a plain ``linkify=(viewname, {kwargs})``
+        """([literal pieces], [accessors between them]) for a plain ``linkify=(viewname, {kwargs})``
         with no ``<a>`` attributes; None when the link needs django-tables2's own code."""
         if link is None or link.url is not None or link.attrs:
             return None
@@ -86,7 +87,12 @@ class CellMaker:
                                        get_script_prefix())
         if template is None:
             return None
-        return template, [(str(_SENTINEL + index), accessor) for index, accessor in enumerate(kwargs.values())]
+        # The URL cut at its stand-ins, in the order they appear: literal pieces and, between
+        # them, the accessor whose value goes there (one pass, so a value cannot be mistaken
+        # for another stand-in).
+        accessors = {str(_SENTINEL + index): accessor for index, accessor in enumerate(kwargs.values())}
+        pieces = re.split(f"({'|'.join(accessors)})", template)
+        return pieces[0::2], [accessors[stand_in] for stand_in in pieces[1::2]]
 
     def _value(self, record):
         current = record
@@ -111,13 +117,14 @@ class CellMaker:
         return current
 
     def _href(self, record):
-        template, parts = self.url_template
-        for placeholder, accessor in parts:
+        literals, accessors = self.url_template
+        parts = [literals[0]]
+        for accessor, literal in zip(accessors, literals[1:]):
             value = accessor.resolve(record)
             if type(value) is not int:
                 return None
-            template = template.replace(placeholder, str(value))
-        return template
+            parts += (str(value), literal)
+        return "".join(parts)
 
     def __call__(self, record, row=None):
         if not self.fast or not isinstance(record, models.Model):

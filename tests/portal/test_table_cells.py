@@ -7,6 +7,7 @@ import re
 import django_tables2 as tables
 import pytest
 from django import forms
+from django.urls import path
 from django.utils import timezone
 from django_tables2.rows import BoundRow
 
@@ -164,3 +165,27 @@ def test_pager_matches_the_template_it_replaced(rf, org, north, page):
     expected = Template(PAGER_TEMPLATE).render(Context({"table": table, "request": request}))
     assert "q=a%26b" in expected
     assert tidy(table.pager_html()) == tidy(expected)
+
+
+urlpatterns = [path("o/<int:a>/i/<int:b>/", lambda request, a, b: None, name="two-keys")]  # for the test below
+
+
+@pytest.mark.urls(__name__)
+def test_a_key_that_looks_like_the_url_stand_in_is_not_mistaken_for_it(org, north):
+    from iris_portal.table_cells import _SENTINEL
+
+    class TwoKeys(tables.Table):
+        local_id = tables.Column(linkify=("two-keys", {"a": tables.A("patient_id"), "b": tables.A("pk")}))
+
+        class Meta:
+            model = Order
+            fields = ()
+
+    order = OrderFactory(patient=PatientFactory(site=north))
+    order.patient_id, order.pk = _SENTINEL + 1, _SENTINEL  # each value is the other key's stand-in
+    table = TwoKeys([order])
+    [maker] = cell_makers(table)
+    row = next(iter(table.rows))
+    assert maker.fast
+    assert maker(order, row) == row.get_cell("local_id") == (
+        f'<a href="/o/{_SENTINEL + 1}/i/{_SENTINEL}/">{order.local_id}</a>')
