@@ -27,6 +27,14 @@ class PortalFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(reduce(or_, (Q(**{lookup: value}) for lookup in self.search_fields)))
 
+    def get_form_class(self):
+        """django-filter's form class, whose fields are used by one form only: django-filter
+        builds the class and its fields for every filterset (so per request), and Django's form
+        then deep-copies those fresh fields again (a twentieth of a list page). Same fields."""
+        form_class = super().get_form_class()
+        form_class.base_fields = _FieldsOfOneForm(form_class.base_fields)
+        return form_class
+
     @property
     def form(self):
         form = super().form
@@ -48,6 +56,14 @@ class PortalFilterSet(django_filters.FilterSet):
                 if name in form.fields and self.request is not None:
                     form.fields[name].choice_objects = objects(self.request)
         return form
+
+
+class _FieldsOfOneForm(dict):
+    """Form fields made for a single form instance: the copy ``BaseForm.__init__`` takes of them
+    can be shallow, as nothing else holds these field objects."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
 
 
 class ShortModelChoiceIterator(forms.models.ModelChoiceIterator):
