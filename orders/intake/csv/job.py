@@ -26,6 +26,7 @@ from ...models import (
 )
 from ...services.inbox import inbound_store
 from ...services.order_batch import CREATED, FAILED, UPDATED, OrderBatch
+from ...services.table_statistics import GrowthAnalyzer
 from .mapping import FilePlan, plan_build
 from .reader import FileRefused, Row, Table, table_open
 from .redact import ssn_columns_drop
@@ -102,6 +103,7 @@ def import_job_steps(job_id: int) -> Iterator[ImportJob]:
                            sender=f"import #{job.pk} {job.original_name}", actor=job.created_by)
         rows = table.rows()
         chunks = _chunks(rows, plan)
+        statistics = GrowthAnalyzer()
         try:
             while True:
                 with _collector_paused():
@@ -109,6 +111,7 @@ def import_job_steps(job_id: int) -> Iterator[ImportJob]:
                     if chunk is None:
                         break
                     _chunk_import(job, batch, plan, chunk)
+                    statistics.rows_written(len(chunk.rows))
                     chunk.release()  # nothing of it left for the collector to visit
                 yield job
         finally:
