@@ -3,7 +3,9 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, QuerySet, Value
+from django.db.models.functions import Extract, Greatest, TruncWeek
 from django.utils import timezone
 
 from orders.models import OPEN_STATUSES, Order, OrderStatus
@@ -12,7 +14,6 @@ from orders.selectors import order_list
 from .optional import optional
 
 TURNAROUND_WEEKS = 8
-TURNAROUND_SAMPLE = 5000  # newest graded orders considered; plenty for weekly medians
 
 
 @dataclass
@@ -96,20 +97,42 @@ def turnaround_chart(*, orders: QuerySet[Order], now: dt.datetime, weeks: int = 
     today = timezone.localtime(now).date()
     first_monday = today - dt.timedelta(days=today.weekday(), weeks=weeks - 1)
     since = timezone.make_aware(dt.datetime.combine(first_monday, dt.time.min))
-    rows = (orders.filter(status=OrderStatus.COMPLETE, graded_at__gte=since).order_by("-graded_at")
-            .values_list("created_at", "graded_at")[:TURNAROUND_SAMPLE])
-    by_week: dict[int, list[float]] = {}
-    zone = timezone.get_current_timezone()  # once: looking it up per row was a fifth of the page
-    for created, graded in rows:
-        index = (graded.astimezone(zone).date() - first_monday).days // 7
-        by_week.setdefault(index, []).append(max(0.0, (graded - created).total_seconds() / 3600))
+    graded = orders.filter(status=OrderStatus.COMPLETE, graded_at__gte=since).order_by()
+    by_week = _weekly_medians(graded, first_monday)
     bars = []
     for index in range(weeks):
-        hours = by_week.get(index, [])
+        count, hours = by_week.get(index, (0, None))
         monday = first_monday + dt.timedelta(weeks=index)
-        bars.append(WeekBar(label=monday.strftime("%b %d"), count=len(hours),
-                            hours=round(statistics.median(hours), 1) if hours else None))
+        bars.append(WeekBar(label=monday.strftime("%b %d"), count=count,
+                            hours=round(hours, 1) if hours is not None else None))
     return _layout(TurnaroundChart(bars=bars))
+
+
+class _Median(Aggregate):
+    """PostgreSQL's median (``percentile_cont(0.5)``, which interpolates like statistics.median)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _weekly_medians(graded: QuerySet[Order], first_monday: dt.date) -> dict[int, tuple[int, float]]:
+    """{week index: (graded orders, median hours from order to grading)}, every graded order
+    counted. On PostgreSQL one grouped query (an organization grading 800 orders a week has 6,400
+    in the chart: reading them into Python took 50 ms); elsewhere (the embedded SQLite mode, small
+    by nature) the rows are read and the medians computed here."""
+    zone = timezone.get_current_timezone()
+    if connection.vendor == "postgresql":
+        took = ExpressionWrapper(F("graded_at") - F("created_at"), output_field=DurationField())
+        hours = Greatest(Value(0.0), Extract(took, "epoch") / 3600.0)
+        rows = (graded.annotate(week=TruncWeek("graded_at", tzinfo=zone)).values("week")
+                .annotate(n=Count("id"), median=_Median(hours)).order_by("week"))
+        return {(row["week"].date() - first_monday).days // 7: (row["n"], row["median"]) for row in rows}
+    by_week: dict[int, list[float]] = {}
+    for created, graded_at in graded.values_list("created_at", "graded_at"):
+        index = (graded_at.astimezone(zone).date() - first_monday).days // 7
+        by_week.setdefault(index, []).append(max(0.0, (graded_at - created).total_seconds() / 3600))
+    return {index: (len(hours), statistics.median(hours)) for index, hours in by_week.items()}
 
 
 def _nice_ceiling(value: float) -> float:
