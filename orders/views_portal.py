@@ -34,8 +34,9 @@ EVENT_LABELS = {
 
 
 def orders_visible(*, user):
-    """The Order Manager's queryset: the user's orders with what the table shows joined in."""
-    return order_list(user=user).select_related("department", "ordering_provider")
+    """The Order Manager's queryset: the user's orders with what the order page shows joined in
+    (the list narrows it to what its shown columns read)."""
+    return order_list(user=user).select_related("department", "ordering_provider", "primary_care_provider")
 
 
 class OrderListView(ObjectListView):

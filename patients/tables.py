@@ -17,6 +17,8 @@ class PatientTable(PortalTable):
     dx_code = tables.Column("Dx")
     created_at = DateTimeColumn(verbose_name="Registered", format="Y-m-d")
 
+    fetch_only_shown = True
+    column_reads = {"name": ("last_name", "first_name")}
     default_columns = ("local_id", "name", "dob", "site", "phone", "created_at")
     required_columns = ("local_id",)
 

@@ -109,6 +109,12 @@ def test_order_detail_queries_do_not_grow_with_events_and_images(clinic, north):
 
     events_record(organization=order.organization, events=[order_event("ImageReceipt", order) for _ in range(5)])
     assert count() == few <= MAX_QUERIES
+    # Everything the page shows of the order is read with it: department and providers too.
+    order.department = Department.objects.create(site=north, local_id="RET", name="Retina")
+    order.ordering_provider = ProviderFactory()
+    order.primary_care_provider = ProviderFactory()
+    order.save()
+    assert count() == few
 
 
 @pytest.mark.parametrize("name,add,table_path", [
