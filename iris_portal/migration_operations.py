@@ -18,3 +18,18 @@ def postgresql_indexes(indexes: list[tuple[str, str, str]]) -> migrations.RunPyt
                 schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
     return migrations.RunPython(create, drop, elidable=False)
+
+
+def foreign_key_indexes_drop(indexes: list[tuple[str, str, str]],
+                             state_operations: list) -> migrations.SeparateDatabaseAndState:
+    """Drop the single-column ``(name, table, column)`` indexes Django made for foreign keys
+    (``state_operations``: the fields' ``db_index=False``), keeping the constraints: AlterField
+    would drop and re-add each constraint, re-checking the whole table. Migrating back
+    recreates the indexes."""
+    return migrations.SeparateDatabaseAndState(
+        database_operations=[
+            migrations.RunSQL(f'DROP INDEX IF EXISTS "{name}"', f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
+            for name, table, column in indexes
+        ],
+        state_operations=state_operations,
+    )

@@ -6,6 +6,8 @@ dropped (AlterField would drop and re-add each constraint, re-checking the whole
 import django.db.models.deletion
 from django.db import migrations, models
 
+from iris_portal.migration_operations import foreign_key_indexes_drop
+
 INDEXES = [  # (index name as Django made it, table, column)
     ("orders_order_organization_id_7455e8e5", "orders_order", "organization_id"),
     ("orders_order_site_id_d7b69483", "orders_order", "site_id"),
@@ -21,27 +23,21 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(f'DROP INDEX IF EXISTS "{name}"', f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
-                for name, table, column in INDEXES
-            ],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='order',
-                    name='organization',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='organizations.organization'),
-                ),
-                migrations.AlterField(
-                    model_name='order',
-                    name='site',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='organizations.site'),
-                ),
-                migrations.AlterField(
-                    model_name='orderexam',
-                    name='order',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='exams', to='orders.order'),
-                ),
-            ],
-        ),
+        foreign_key_indexes_drop(INDEXES, [
+            migrations.AlterField(
+                model_name='order',
+                name='organization',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='organizations.organization'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='site',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='organizations.site'),
+            ),
+            migrations.AlterField(
+                model_name='orderexam',
+                name='order',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='exams', to='orders.order'),
+            ),
+        ]),
     ]

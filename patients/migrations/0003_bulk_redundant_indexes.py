@@ -6,6 +6,8 @@ drop and re-add each constraint, re-checking the whole table)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from iris_portal.migration_operations import foreign_key_indexes_drop
+
 INDEXES = [  # (index name as Django made it, table, column)
     ("patients_patient_organization_id_772b1524", "patients_patient", "organization_id"),
     ("patients_patient_site_id_8ff546cd", "patients_patient", "site_id"),
@@ -20,22 +22,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(f'DROP INDEX IF EXISTS "{name}"', f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
-                for name, table, column in INDEXES
-            ],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='patient',
-                    name='organization',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='patients', to='organizations.organization'),
-                ),
-                migrations.AlterField(
-                    model_name='patient',
-                    name='site',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='organizations.site'),
-                ),
-            ],
-        ),
+        foreign_key_indexes_drop(INDEXES, [
+            migrations.AlterField(
+                model_name='patient',
+                name='organization',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='patients', to='organizations.organization'),
+            ),
+            migrations.AlterField(
+                model_name='patient',
+                name='site',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='organizations.site'),
+            ),
+        ]),
     ]
