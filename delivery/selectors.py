@@ -13,20 +13,24 @@ from .models import Delivery, DeliveryState, Endpoint
 
 
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
-    return (Delivery.objects.filter(order__in=order_list(user=user).values("pk"))
-            .select_related("endpoint", "order", "result_set"))
+    return _deliveries_of(order_list(user=user)).select_related("endpoint", "order", "result_set")
 
 
 def deliveries_for_order(*, order: Order, user) -> list[Delivery]:
     """The delivery record of one order: one row per recipient, newest result first, with its attempts.
     The visibility check is of this one order (an index probe), not a semi-join with all of the
     organization's orders."""
-    deliveries = list(Delivery.objects.filter(order__in=order_list(user=user).filter(pk=order.pk).values("pk"))
+    deliveries = list(_deliveries_of(order_list(user=user).filter(pk=order.pk))
                       .select_related("endpoint", "result_set").prefetch_related("attempt_log")
                       .order_by("-result_set__created_at", "endpoint__name", "pk"))
     for delivery in deliveries:  # the order given, not another copy of it joined to every row
         delivery.order = order
     return deliveries
+
+
+def _deliveries_of(orders: QuerySet[Order]) -> QuerySet[Delivery]:
+    """Deliveries of these (already scoped) orders."""
+    return Delivery.objects.filter(order__in=orders.values("pk"))
 
 
 def deliveries_awaiting_pickup(*, user) -> QuerySet[Delivery]:
