@@ -35,6 +35,17 @@ def django_setup(database_url: str | None = None, *, fresh: bool = True) -> str:
     return url
 
 
+# The portal's production configuration has Redis (sessions via cached_db, the shared cache);
+# the web benchmarks run with it, on a Redis database of their own.
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/7"
+
+
+def production_cache() -> None:
+    """Run the portal as deployed: with REDIS_URL (unless the caller set one)."""
+    os.environ.setdefault("REDIS_URL", BENCH_REDIS_URL)
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:

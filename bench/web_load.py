@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import ROOT, cpu_seconds, django_setup, machine, percentile
+from _setup import ROOT, cpu_seconds, django_setup, machine, percentile, production_cache
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_portal_t"
 BATCH = 5000
@@ -216,6 +216,7 @@ def main() -> None:
     levels = [int(level) for level in args.clients.split(",")]
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     os.environ["BENCH_DATABASE_URL"] = url
+    production_cache()
     django_setup(url, fresh=not args.reuse)
     from orders.models import Order
     from organizations.demo import DEMO_CLIENT_GUID

@@ -14,7 +14,7 @@ import os
 import pstats
 import time
 
-from _setup import django_setup, postgres_cpu_seconds
+from _setup import django_setup, postgres_cpu_seconds, production_cache
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_portal_t"
 
@@ -47,9 +47,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--templates", action="store_true", help="time each template (inclusive)")
     parser.add_argument("--callees", default="", help="with --profile: also print what functions matching this call")
+    parser.add_argument("--callers", default="", help="with --profile: also print what calls functions matching this")
+    parser.add_argument("--save", default="", help="with --profile: write the raw profile to this file (pstats)")
     args = parser.parse_args()
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
+    production_cache()
     django_setup(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL, fresh=False)
     from django.test import Client
 
@@ -61,7 +64,7 @@ def main() -> None:
     site_id = user.organization.sites.first().pk
     pages = {"list": "/orders/", "list2": f"/orders/?site={site_id}&status=complete", "detail": f"/orders/{order_id}/",
              "dashboard": "/", "patients": "/patients/", "page2": "/orders/?page=2", "page40": "/orders/?page=40",
-             "open": "/orders/?status=open", "exam": "/orders/?evaluation_type=DR&source=hl7"}
+             "open": "/orders/?status=open", "exam": "/orders/?evaluation_type=DR&source=hl7", "floor": "/schemas/"}
     if args.page:
         pages = {args.page: pages[args.page]}
     template_times = _time_templates() if args.templates else None
@@ -92,6 +95,10 @@ def main() -> None:
             stats.sort_stats("tottime").print_stats(args.top)
             if args.callees:
                 stats.print_callees(args.callees)
+            if args.callers:
+                stats.print_callers(args.callers)
+            if args.save:
+                stats.dump_stats(args.save)
 
 
 if __name__ == "__main__":
