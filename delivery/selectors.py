@@ -7,30 +7,27 @@ from django.utils import timezone
 
 from iris_portal.scoping import scope_to_organization
 from orders.models import Order
-from orders.selectors import order_list
+from orders.selectors import order_list, order_visible
 
 from .models import Delivery, DeliveryState, Endpoint
 
 
 def deliveries_visible(*, user) -> QuerySet[Delivery]:
-    return _deliveries_of(order_list(user=user)).select_related("endpoint", "order", "result_set")
+    return (Delivery.objects.filter(order__in=order_list(user=user).values("pk"))
+            .select_related("endpoint", "order", "result_set"))
 
 
 def deliveries_for_order(*, order: Order, user) -> list[Delivery]:
     """The delivery record of one order: one row per recipient, newest result first, with its attempts.
-    The visibility check is of this one order (an index probe), not a semi-join with all of the
-    organization's orders."""
-    deliveries = list(_deliveries_of(order_list(user=user).filter(pk=order.pk))
+    Nothing when the user may not see the order (checked on the order itself: ``order_visible``)."""
+    if not order_visible(order, user=user):
+        return []
+    deliveries = list(Delivery.objects.filter(order=order)
                       .select_related("endpoint", "result_set").prefetch_related("attempt_log")
                       .order_by("-result_set__created_at", "endpoint__name", "pk"))
     for delivery in deliveries:  # the order given, not another copy of it joined to every row
         delivery.order = order
     return deliveries
-
-
-def _deliveries_of(orders: QuerySet[Order]) -> QuerySet[Delivery]:
-    """Deliveries of these (already scoped) orders."""
-    return Delivery.objects.filter(order__in=orders.values("pk"))
 
 
 def deliveries_awaiting_pickup(*, user) -> QuerySet[Delivery]:

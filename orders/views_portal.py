@@ -94,12 +94,12 @@ def _call(dotted_path: str, *, none: bool = False, **kwargs):
 
 def _results(user, order, graded: bool = True) -> list | None:
     """The order's result sets with their documents, newest first (the results issue's)."""
-    visible = optional("delivery.results.selectors.result_sets_visible")
-    if visible is None or not _url_name("delivery:result-document", 1, "pdf"):
+    of_order = optional("delivery.results.selectors.result_sets_for_order")
+    if of_order is None or not _url_name("delivery:result-document", 1, "pdf"):
         return None
     if not graded:
         return []
-    return list(visible(user=user).filter(order=order).prefetch_related("documents").order_by("-created_at", "-pk"))
+    return list(of_order(order=order, user=user).prefetch_related("documents").order_by("-created_at", "-pk"))
 
 
 def _image_upload_context(order) -> dict | None:

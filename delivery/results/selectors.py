@@ -4,7 +4,7 @@ health-plan primary-care provider, in any organization, and nothing else."""
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from delivery.models import ResultSet
-from orders.selectors import order_list
+from orders.selectors import order_list, order_visible
 
 
 def pcp_result_sets(*, user) -> QuerySet[ResultSet]:
@@ -27,6 +27,14 @@ def pcp_reports(*, user) -> QuerySet[ResultSet]:
     return (latest_only(pcp_result_sets(user=user))
             .select_related("order", "order__patient", "order__site", "organization")
             .prefetch_related("documents").order_by("-created_at", "-id"))
+
+
+def result_sets_for_order(*, order, user) -> QuerySet[ResultSet]:
+    """The result sets of one order that the user may open: all of them when the order is one
+    of theirs (checked on the order: ``order_visible``), else what the PCP rule allows."""
+    if order_visible(order, user=user):
+        return ResultSet.objects.filter(order=order)
+    return result_sets_visible(user=user).filter(order=order)
 
 
 def result_sets_visible(*, user) -> QuerySet[ResultSet]:

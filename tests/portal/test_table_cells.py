@@ -9,11 +9,12 @@ import pytest
 from django import forms
 from django.urls import path
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django_tables2.rows import BoundRow
 
 from iris_portal.models import AuditEvent
 from iris_portal.table_cells import cell_makers
-from iris_portal.widgets import FastSelect
+from iris_portal.widgets import FastSelect, fast_widget
 from orders.models import Order
 from orders.tables import OrderTable
 from organizations.models import Department, Device, Site, User
@@ -118,6 +119,22 @@ def test_fast_select_renders_like_django_select(value):
     assert tidy(FastSelect.like(select).render("kind", value, attrs)) == tidy(select.render("kind", value, attrs))
 
 
+@pytest.mark.parametrize("widget", [forms.TextInput(attrs={"class": "form-control", "placeholder": 'a "b"'}),
+                                    forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+                                    forms.DateInput(format="%d/%m/%Y")])
+@pytest.mark.parametrize("value", [None, "", "x<y> & \"z\"", 7, dt.date(2026, 1, 2), mark_safe("<b>")])
+def test_fast_inputs_render_like_djangos(widget, value):
+    attrs = {"id": "id_q", "required": False, "disabled": True, "aria-invalid": "true"}
+    fast = fast_widget(widget)
+    assert type(fast) is not type(widget) and isinstance(fast, type(widget))
+    assert fast.render("q", value, attrs) == widget.render("q", value, attrs)
+
+
+def test_widgets_without_a_fast_version_are_kept():
+    for widget in (forms.CheckboxInput(), forms.SelectMultiple(), forms.Textarea(), forms.NumberInput()):
+        assert fast_widget(widget) is widget
+
+
 def test_fast_select_leaves_option_groups_to_django():
     select = forms.Select(choices=[("Eyes", [("od", "Right"), ("os", "Left")]), ("", "Any")])
     assert FastSelect.like(select).render("eye", "os") == select.render("eye", "os")
@@ -189,3 +206,37 @@ def test_a_key_that_looks_like_the_url_stand_in_is_not_mistaken_for_it(org, nort
     assert maker.fast
     assert maker(order, row) == row.get_cell("local_id") == (
         f'<a href="/o/{_SENTINEL + 1}/i/{_SENTINEL}/">{order.local_id}</a>')
+
+
+FILTER_FIELDS_TEMPLATE = """{% for field in filterset.form %}
+<div class="{% if field.name == 'q' %}col-12 col-md-8 col-lg-6 col-xxl-3{% else %}col-6 col-md-4 col-lg-3 col-xxl-2{% endif %}">
+<div class="mb-3" id="div_{{ field.auto_id }}"><label class="form-label" for="{{ field.id_for_label }}">{{ field.label }}</label>{{ field }}{% for error in field.errors %}<div class="invalid-feedback d-block">{{ error }}</div>{% endfor %}</div>
+</div>
+{% endfor %}"""
+
+
+@pytest.mark.parametrize("query", [{}, {"q": 'Ann & "<b>"', "status": "open", "created_from": "2026-01-02"},
+                                   {"created_to": "not a date", "status": "nonsense", "site": "999999"}])
+def test_filter_fields_match_the_template_loop_they_replaced(rf, org, north, query):
+    """The filter bar's fields (labels, values, selected options, errors) as the list template's
+    loop over the form wrote them."""
+    from django.template import Context, Template
+
+    from orders.filters import OrderFilterSet
+
+    user = UserFactory(organization=org)
+    request = rf.get("/orders/", query)
+    request.user = user
+    filterset = OrderFilterSet(request.GET or None, queryset=Order.objects.filter(organization=org), request=request)
+    if query:
+        filterset.is_valid()
+    expected = Template(FILTER_FIELDS_TEMPLATE).render(Context({"filterset": filterset}))
+    actual = filterset.fields_html()
+
+    def tidy(html):
+        return re.sub(r"\s*(<[^>]+>)\s*", r"\1", html)
+
+    assert tidy(actual) == tidy(expected)
+    assert actual.count('class="mb-3"') == len(filterset.form.fields) >= 7
+    if "created_to" in query:
+        assert actual.count("invalid-feedback") == 3  # the date, the status and the site

@@ -18,6 +18,7 @@ import time
 import redis
 from django.db import close_old_connections
 
+from iris_portal.stack_reserve import reserved_stack_call
 from organizations.models import Organization
 
 from .broker import GROUP, broker_client, stream_keys
@@ -114,7 +115,7 @@ class CloudDirectWorker:
                 raise
             self._groups_ensure()  # the stream or group vanished (Redis restarted empty)
             return 0
-        return sum(self._handle(_text(key), entries) for key, entries in reply or [])
+        return sum(reserved_stack_call(self._handle, _text(key), entries) for key, entries in reply or [])
 
     def reclaim(self) -> int:
         """XAUTOCLAIM entries idle for min_idle_ms (a dead consumer's, or ones that failed)."""
@@ -132,7 +133,7 @@ class CloudDirectWorker:
                 if deleted and deleted[0]:
                     logger.warning("clouddirect %s: %d pending entries were trimmed before processing",
                                    key, len(deleted[0]))
-                handled += self._handle(_text(key), entries)
+                handled += reserved_stack_call(self._handle, _text(key), entries)
                 if _text(cursor) == "0-0":
                     break
         return handled

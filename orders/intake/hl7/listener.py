@@ -26,6 +26,7 @@ from django.db import close_old_connections, connections
 from hl7.mllp import start_hl7_server
 
 from iris_portal.hl7_mllp_client import DEFAULT_MAX_MESSAGE_BYTES, Frame, MLLPDecoder, mllp_wrap
+from iris_portal.stack_reserve import reserved_stack_call
 
 from .intake import Receipt, hl7_frame_receive, hl7_frames_receive
 from .senders import DEFAULT_MAX_AGE, SenderDirectory
@@ -200,7 +201,8 @@ class HL7Listener:
     async def _run_batch(self, batch: list[tuple[Frame, asyncio.Future]]) -> None:
         try:
             loop = asyncio.get_running_loop()
-            receipts = await loop.run_in_executor(self._executor, self._handle, [frame for frame, _ in batch])
+            receipts = await loop.run_in_executor(self._executor, reserved_stack_call, self._handle,
+                                                  [frame for frame, _ in batch])
             for (_, answered), receipt in zip(batch, receipts, strict=True):
                 if not answered.done():
                     answered.set_result(receipt)
