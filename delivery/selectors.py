@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from iris_portal.prepared import PreparedQuery
 from iris_portal.scoping import scope_to_organization
 from orders.models import Order
 from orders.selectors import order_list, order_visible
@@ -22,12 +23,16 @@ def deliveries_for_order(*, order: Order, user) -> list[Delivery]:
     Nothing when the user may not see the order (checked on the order itself: ``order_visible``)."""
     if not order_visible(order, user=user):
         return []
-    deliveries = list(Delivery.objects.filter(order=order)
-                      .select_related("endpoint", "result_set").prefetch_related("attempt_log")
-                      .order_by("-result_set__created_at", "endpoint__name", "pk"))
+    deliveries = _DELIVERIES_OF_ORDER(order_id=order.pk)
     for delivery in deliveries:  # the order given, not another copy of it joined to every row
         delivery.order = order
     return deliveries
+
+
+_DELIVERIES_OF_ORDER = PreparedQuery(
+    lambda order_id: (Delivery.objects.filter(order_id=order_id).select_related("endpoint", "result_set")
+                      .order_by("-result_set__created_at", "endpoint__name", "pk")),
+    prefetch=("attempt_log",))
 
 
 def deliveries_awaiting_pickup(*, user) -> QuerySet[Delivery]:

@@ -3,6 +3,7 @@ states they hold a license for and only of human-read evaluation types."""
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from iris_portal.prepared import PreparedQuery
 from orders.models import Image, Order, OrderStatus
 from orders.reference import EVALUATION_TYPES
 from orders.selectors import order_list
@@ -40,7 +41,15 @@ def grading_queue(*, user) -> QuerySet[Order]:
 
 
 def grading_current(*, order: Order) -> Grading | None:
-    return order.gradings.filter(superseded=False).prefetch_related("eyes").select_related("grader", "grader__provider").first()
+    """The order's grading in force (the highest version not superseded), with grader and eyes."""
+    found = _CURRENT_GRADING(order_id=order.pk)
+    return found[0] if found else None
+
+
+_CURRENT_GRADING = PreparedQuery(
+    lambda order_id: (Grading.objects.filter(order_id=order_id, superseded=False)
+                      .select_related("grader", "grader__provider").order_by("-version", "-pk")[:1]),
+    prefetch=("eyes",))
 
 
 def images_visible(*, user) -> QuerySet[Image]:

@@ -2,6 +2,9 @@
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+
+from .prepared import PreparedQuery
 
 UserModel = get_user_model()
 
@@ -22,5 +25,14 @@ class PortalModelBackend(ModelBackend):
     scopes by it, so this saves a query per request."""
 
     def get_user(self, user_id):
-        user = UserModel._default_manager.select_related("organization").filter(pk=user_id).first()
+        try:
+            found = _USER_WITH_ORGANIZATION(pk=UserModel._meta.pk.to_python(user_id))
+        except (TypeError, ValueError, ValidationError):
+            return None
+        user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+# Every request loads its user: compiled once (iris_portal.prepared).
+_USER_WITH_ORGANIZATION = PreparedQuery(
+    lambda pk: UserModel._default_manager.select_related("organization").filter(pk=pk).order_by("pk")[:1])

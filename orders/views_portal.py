@@ -13,6 +13,7 @@ from django.views import View
 
 from iris_portal.audit import audit_record
 from iris_portal.optional import optional
+from iris_portal.prepared import PreparedQuery
 from iris_portal.views.generic import ObjectActionMixin, ObjectDetailView, ObjectListView, ScopedViewMixin
 from patients.forms import PatientForm
 from patients.selectors import patient_list
@@ -20,8 +21,8 @@ from patients.selectors import patient_list
 from .exports import order_export_rows
 from .filters import OrderFilterSet
 from .forms import REQUEST_FIELD_TO_FORM, OrderChangeForm, OrderCreateForm, cancel_request_body
-from .models import OrderEvent
-from .selectors import order_list
+from .models import Image, Order, OrderEvent
+from .selectors import order_list, order_visible
 from .services.order_request import order_request_process
 from .tables import OrderTable
 
@@ -36,7 +37,11 @@ EVENT_LABELS = {
 def orders_visible(*, user):
     """The Order Manager's queryset: the user's orders with what the order page shows joined in
     (the list narrows it to what its shown columns read)."""
-    return order_list(user=user).select_related("department", "ordering_provider", "primary_care_provider")
+    return order_list(user=user).select_related(*ORDER_PAGE_RELATIONS)
+
+
+ORDER_PAGE_RELATIONS = ("patient", "site", "department", "ordering_provider", "primary_care_provider")
+_ORDER_PAGE = PreparedQuery(lambda pk: Order.objects.filter(pk=pk).select_related(*ORDER_PAGE_RELATIONS))
 
 
 class OrderListView(ObjectListView):
@@ -58,8 +63,19 @@ class OrderDetailView(ObjectDetailView):
     template_name = "orders/order_detail.html"
     audit_type = "order"
 
+    def get_object(self):
+        """The order by its id (a query compiled once), then ``order_list``'s rule checked on it
+        (``order_visible``): another organization's order, or another site's for a user limited
+        to some, is a 404 as through the selector."""
+        if not self.allowed(self.request.user):
+            raise Http404
+        found = _ORDER_PAGE(pk=self.kwargs["pk"])
+        if not found or not order_visible(found[0], user=self.request.user):
+            raise Http404
+        return found[0]
+
     def get_extra_context(self, order) -> dict:
-        events = list(OrderEvent.objects.filter(order=order).select_related("actor").order_by("timestamp", "pk"))
+        events = _EVENTS_OF_ORDER(order_id=order.pk)
         for event in events:
             event.warnings = (event.payload or {}).get("Warnings") or []
             event.label = EVENT_LABELS.get(event.event_type, event.event_type)
@@ -67,11 +83,19 @@ class OrderDetailView(ObjectDetailView):
         # Gradings, results and deliveries all start with a grading, which sets graded_at (and
         # nothing clears it): an order never graded has none, and its page skips three queries.
         graded = order.graded_at is not None
-        return {"events": events, "images": list(order.images.all()),
+        images = _IMAGES_OF_ORDER(order_id=order.pk)
+        for image in images:  # the order given, not a query for it per image
+            image.order = order
+        return {"events": events, "images": images,
                 "grading": _call("grading.selectors.grading_current", order=order) if graded else None,
                 "results": _results(user, order, graded),
                 "deliveries": _call("delivery.selectors.deliveries_for_order", order=order, user=user, none=not graded),
                 "upload": _image_upload_context(order), "image_url_name": _url_name("orders:image-file")}
+
+
+_EVENTS_OF_ORDER = PreparedQuery(
+    lambda order_id: OrderEvent.objects.filter(order_id=order_id).select_related("actor").order_by("timestamp", "pk"))
+_IMAGES_OF_ORDER = PreparedQuery(lambda order_id: Image.objects.filter(order_id=order_id))
 
 
 def _url_name(name: str, *args) -> str:
@@ -99,7 +123,7 @@ def _results(user, order, graded: bool = True) -> list | None:
         return None
     if not graded:
         return []
-    return list(of_order(order=order, user=user).prefetch_related("documents").order_by("-created_at", "-pk"))
+    return of_order(order=order, user=user)
 
 
 def _image_upload_context(order) -> dict | None:

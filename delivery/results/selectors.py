@@ -4,6 +4,7 @@ health-plan primary-care provider, in any organization, and nothing else."""
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from delivery.models import ResultSet
+from iris_portal.prepared import PreparedQuery
 from orders.selectors import order_list, order_visible
 
 
@@ -29,12 +30,19 @@ def pcp_reports(*, user) -> QuerySet[ResultSet]:
             .prefetch_related("documents").order_by("-created_at", "-id"))
 
 
-def result_sets_for_order(*, order, user) -> QuerySet[ResultSet]:
-    """The result sets of one order that the user may open: all of them when the order is one
-    of theirs (checked on the order: ``order_visible``), else what the PCP rule allows."""
+def result_sets_for_order(*, order, user) -> list[ResultSet]:
+    """The result sets of one order that the user may open, newest first, with their documents:
+    all of them when the order is one of theirs (checked on the order: ``order_visible``), else
+    what the PCP rule allows."""
     if order_visible(order, user=user):
-        return ResultSet.objects.filter(order=order)
-    return result_sets_visible(user=user).filter(order=order)
+        return _RESULT_SETS_OF_ORDER(order_id=order.pk)
+    return list(result_sets_visible(user=user).filter(order=order).prefetch_related("documents")
+                .order_by("-created_at", "-pk"))
+
+
+_RESULT_SETS_OF_ORDER = PreparedQuery(
+    lambda order_id: ResultSet.objects.filter(order_id=order_id).order_by("-created_at", "-pk"),
+    prefetch=("documents",))
 
 
 def result_sets_visible(*, user) -> QuerySet[ResultSet]:
