@@ -9,9 +9,9 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from .table_cells import html_text
 from .widgets import fast_widget
 
 
@@ -66,11 +66,10 @@ class PortalFilterSet(django_filters.FilterSet):
         parts = []
         for field in self.form:
             column = SEARCH_COLUMN if field.name == "q" else FILTER_COLUMN
-            errors = mark_safe("".join(format_html('<div class="invalid-feedback d-block">{}</div>', error)
-                                       for error in field.errors))
-            parts.append(format_html(
-                '<div class="{}">\n<div class="mb-3" id="div_{}"><label class="form-label" for="{}">{}</label>'
-                "{}{}</div>\n</div>", column, field.auto_id, field.id_for_label, field.label, field, errors))
+            errors = "".join(f'<div class="invalid-feedback d-block">{html_text(error)}</div>' for error in field.errors)
+            parts.append(f'<div class="{column}">\n<div class="mb-3" id="div_{html_text(field.auto_id)}">'
+                         f'<label class="form-label" for="{html_text(field.id_for_label)}">{html_text(field.label)}</label>'
+                         f"{field}{errors}</div>\n</div>")  # str(): the widget, as {{ field }} writes it
         return mark_safe("\n".join(parts))
 
 

@@ -2,8 +2,9 @@
 import copy
 
 from django import forms
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from .table_cells import html_text
 
 
 class FastSelect(forms.Select):
@@ -25,10 +26,10 @@ class FastSelect(forms.Select):
             option_value = "" if option_value is None else str(option_value)
             is_selected = not selected and option_value in chosen
             selected = selected or is_selected
-            options.append(format_html('<option value="{}"{}>{}</option>', option_value,
-                                       mark_safe(" selected") if is_selected else "", label))
-        return mark_safe(format_html('<select name="{}"{}>', name, _attributes(self.build_attrs(self.attrs, attrs)))
-                         + "\n" + "\n".join(options) + "\n</select>")
+            options.append(f'<option value="{html_text(option_value)}"{" selected" if is_selected else ""}>'
+                           f"{html_text(label)}</option>")
+        return mark_safe(f'<select name="{html_text(name)}"{_attributes(self.build_attrs(self.attrs, attrs))}>\n'
+                         + "\n".join(options) + "\n</select>")
 
 
 class _PythonInput:
@@ -37,10 +38,9 @@ class _PythonInput:
 
     def render(self, name, value, attrs=None, renderer=None):
         value = self.format_value(value)
-        html = format_html('<input type="{}" name="{}"', self.input_type, name)
-        if value is not None:
-            html += format_html(' value="{}"', value)
-        return mark_safe(html + _attributes(self.build_attrs(self.attrs, attrs)) + ">")
+        shown = "" if value is None else f' value="{html_text(value)}"'
+        return mark_safe(f'<input type="{html_text(self.input_type)}" name="{html_text(name)}"{shown}'
+                         f"{_attributes(self.build_attrs(self.attrs, attrs))}>")
 
 
 class FastTextInput(_PythonInput, forms.TextInput):
@@ -67,7 +67,7 @@ def fast_widget(widget: forms.Widget) -> forms.Widget:
 
 def _attributes(attrs: dict) -> str:
     """HTML attributes as django/forms/widgets/attrs.html writes them: in order, True as a bare
-    name, False left out."""
-    return mark_safe("".join(
-        "" if value is False else format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
-        for name, value in attrs.items()))
+    name, False left out (escaped with ``html_text``: ``format_html`` per attribute and option
+    was a twentieth of a list page)."""
+    return "".join("" if value is False else f" {html_text(name)}" if value is True
+                   else f' {html_text(name)}="{html_text(value)}"' for name, value in attrs.items())

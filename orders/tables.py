@@ -1,8 +1,8 @@
 """The Order Manager table."""
 import django_tables2 as tables
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from iris_portal.table_cells import html_text
 from iris_portal.tables import DateColumn, DateTimeColumn, PortalTable
 
 from .models import Order, OrderStatus
@@ -55,8 +55,8 @@ class OrderTable(PortalTable):
         return ", ".join(value)
 
     def render_status(self, record):
-        return format_html('<span class="badge status-{}">{}</span>', record.status,
-                           STATUS_LABELS.get(record.status, record.status))
+        status = record.status
+        return mark_safe(f'<span class="badge status-{html_text(status)}">{html_text(STATUS_LABELS.get(status, status))}</span>')
 
     def render_urgent(self, value):
         return mark_safe('<span class="badge text-bg-danger">Urgent</span>') if value else ""
