@@ -55,7 +55,24 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+            f", host speed: {host_reference_ms():.0f} ms per 1M-step Python loop")
+
+
+def host_reference_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of 5): the cloud hosts these benchmarks run on
+    differ in speed by 2x and more between sessions, so figures from different days are
+    compared through this number (lower is faster; 66-68 ms on 2026-11-29 09:30 UTC)."""
+    import time
+
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for step in range(1_000_000):
+            total += step
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 def percentile(values: list[float], pct: float) -> float:
