@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from iris_portal.fast_models import FastLoadModel
 from organizations.models import Department, Device, Organization, Provider, Site
 from organizations.us_states import STATE_CHOICES
 from patients.models import Patient
@@ -32,7 +33,7 @@ class OrderSource(models.TextChoices):
     CLI = "cli", "Command line"
 
 
-class Order(models.Model):
+class Order(FastLoadModel):
     # organization and site: no index of their own (db_index=False), the composite indexes and
     # the unique constraint below lead with them; every bulk-imported row spared two entries.
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="orders", db_index=False)
@@ -133,7 +134,7 @@ def image_upload_to(instance: "Image", filename: str) -> str:
     return f"images/{instance.order.organization_id}/{instance.order_id}/{filename}"
 
 
-class Image(models.Model):
+class Image(FastLoadModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="images")
     laterality = models.CharField(max_length=2, choices=Laterality.choices)
     image_context = models.CharField(max_length=20, choices=ImageContext.choices, default=ImageContext.PRIMARY)
@@ -202,7 +203,7 @@ class InboundMessage(models.Model):
         return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class OrderEvent(models.Model):
+class OrderEvent(FastLoadModel):
     """An emitted event (OrderCreationReceipt, OrderCancelled, ...): the order's timeline and the
     record of what was published to the customer."""
 

@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from iris_portal.fast_models import FastLoadModel
 from orders.reference import ALL_EVALUATION_TYPE_CODES
 
 from .us_states import STATE_CHOICES
@@ -65,7 +66,7 @@ class Organization(models.Model):
         return self.patient_scope == PatientScope.ORGANIZATION
 
 
-class Site(models.Model):
+class Site(FastLoadModel):
     """A location of an organization (IRIS calls it *Client*). One address; its state is the
     default exam state of its orders (R2)."""
 
@@ -92,7 +93,7 @@ class Site(models.Model):
         return f"{self.name} ({self.local_id})"
 
 
-class Department(models.Model):
+class Department(FastLoadModel):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="departments")
     local_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
@@ -130,7 +131,7 @@ class Device(models.Model):
         return f"{self.manufacturer} {self.model} {self.local_id}".strip()
 
 
-class Provider(models.Model):
+class Provider(FastLoadModel):
     """A clinician known by NPI (national, so shared by every organization)."""
 
     npi = models.CharField("NPI", max_length=10, unique=True, validators=[npi_validator])

@@ -3,6 +3,7 @@ when the organization lets patients float between sites (R4). Both are database 
 from django.db import models
 from django.db.models import Q
 
+from iris_portal.fast_models import FastLoadModel
 from orders.reference import Gender, MaritalStatus
 from organizations.models import Organization, Site
 from organizations.us_states import STATE_CHOICES
@@ -10,7 +11,7 @@ from organizations.us_states import STATE_CHOICES
 DEFAULT_DX_CODE = "E11"
 
 
-class Patient(models.Model):
+class Patient(FastLoadModel):
     # No single-column indexes (db_index=False): the composite indexes and unique constraints
     # below lead with organization and with site; every bulk-imported row spared two entries.
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="patients", db_index=False)

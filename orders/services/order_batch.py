@@ -29,11 +29,9 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, router, transaction
 from django.db.models import DateTimeField, JSONField
 from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
+from iris_portal.fast_models import instance_from_db, plain_model
 from organizations.models import Organization
 from organizations.selectors import site_by_local_id
 from organizations.services import providers_upsert
@@ -452,8 +450,7 @@ class _Builder:
         self.made = [(f.attname, f.get_default) for f in fields if f.has_default() and callable(f.default)]
         self.attnames = {f.attname for f in fields}
         self.relations = {f.name: f for f in fields if f.is_relation}
-        self.plain = not (pre_init.has_listeners(model) or post_init.has_listeners(model)) and all(
-            type(model.__dict__.get(f.attname)) in (DeferredAttribute, ForeignKeyDeferredAttribute) for f in fields)
+        self.plain = plain_model(model)
 
     def __call__(self, **values):
         if not self.plain:
@@ -578,25 +575,9 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
 
 
 def _from_db(model, names: list[str], row, alias: str | None = None) -> Any:
-    """``model.from_db`` without ``Model.__init__`` when the model allows it (see _Builder):
-    the loaded values in the instance dict, the fields not loaded left deferred."""
-    alias = alias or connection.alias
-    if not _builder(model).plain:
-        return model.from_db(alias, names, row)
-    obj = model.__new__(model)
-    obj.__dict__.update(zip(names, row))
-    obj._state = state = ModelState()
-    state.adding, state.db = False, alias
-    return obj
-
-
-_BUILDERS: dict = {}
-
-
-def _builder(model) -> _Builder:
-    if model not in _BUILDERS:
-        _BUILDERS[model] = _Builder(model)
-    return _BUILDERS[model]
+    """``model.from_db`` without ``Model.__init__`` when the model allows it
+    (``iris_portal.fast_models``)."""
+    return instance_from_db(model, alias or connection.alias, names, row)
 
 
 def rows_insert(model, objects: list) -> None:
