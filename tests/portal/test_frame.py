@@ -190,3 +190,116 @@ def test_list_tables_are_well_formed(clinic, north):
     body = [row for row in parser.rows if row]
     assert body and parser.headers == 8 and all(len(row) == parser.headers for row in body)
     assert body[0][0] == {"class": "fw-semibold"}
+
+
+# The navigation bar as base.html wrote it before iris_portal.templatetags.portal_frame.
+NAV_TEMPLATE = """<nav class="navbar navbar-expand-lg navbar-dark bg-primary mb-4 portal-nav" aria-label="Main">
+  <div class="container-fluid">
+    <a class="navbar-brand fw-semibold" href="{% url 'home' %}">IRIS Portal</a>
+    {% if user.is_authenticated and two_factor_pending %}
+    <form method="post" action="{% url 'logout' %}" class="ms-auto">{% csrf_token %}<button class="btn btn-outline-light btn-sm" type="submit">Sign out</button></form>
+    {% elif user.is_authenticated %}
+    <button class="navbar-toggler" type="button" data-bs-toggle="collapse" data-bs-target="#nav" aria-controls="nav" aria-expanded="false" aria-label="Menu">
+      <span class="navbar-toggler-icon"></span>
+    </button>
+    <div class="collapse navbar-collapse" id="nav">
+      <ul class="navbar-nav me-auto" data-nav>
+        {% for section in nav_sections %}
+          {% if section.is_menu %}
+          <li class="nav-item dropdown">
+            <a class="nav-link dropdown-toggle{% if section.active %} active{% endif %}" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false">{{ section.label }}</a>
+            <ul class="dropdown-menu">
+              {% for label, url in section.links %}<li><a class="dropdown-item" href="{{ url }}">{{ label }}</a></li>{% endfor %}
+            </ul>
+          </li>
+          {% else %}
+          {% with link=section.links.0 %}
+          <li class="nav-item"><a class="nav-link{% if section.active %} active{% endif %}" href="{{ link.1 }}"{% if section.active %} aria-current="page"{% endif %}>{{ link.0 }}</a></li>
+          {% endwith %}
+          {% endif %}
+        {% endfor %}
+      </ul>
+      <ul class="navbar-nav align-items-lg-center">
+        {% if switcher_sites %}
+        <li class="nav-item dropdown me-lg-2" data-site-switcher>
+          <a class="nav-link dropdown-toggle" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false">
+            <span class="opacity-75 small">Site:</span> {% if switcher_current %}{{ switcher_current.name }}{% else %}All sites{% endif %}
+          </a>
+          <form method="post" action="{% url 'site-switch' %}" class="dropdown-menu dropdown-menu-end">{% csrf_token %}
+            <input type="hidden" name="next" value="{{ request.get_full_path }}">
+            <button class="dropdown-item{% if not switcher_current %} active{% endif %}" type="submit" name="site" value="">All sites</button>
+            <div class="dropdown-divider"></div>
+            {% for site in switcher_sites %}
+            <button class="dropdown-item{% if switcher_current.pk == site.pk %} active{% endif %}" type="submit" name="site" value="{{ site.pk }}">{{ site.name }} <span class="text-secondary small">{{ site.local_id }}</span></button>
+            {% endfor %}
+          </form>
+        </li>
+        {% endif %}
+        <li class="nav-item dropdown">
+          <a class="nav-link dropdown-toggle" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false" data-user-menu>
+            {{ user.get_username }}{% if user.organization %} <span class="opacity-75 small d-lg-none d-xl-inline">· {{ user.organization.name }}</span>{% endif %}
+          </a>
+          <ul class="dropdown-menu dropdown-menu-end">
+            {% if user.organization %}<li><span class="dropdown-item-text small text-secondary">{{ user.organization.name }}</span></li>{% endif %}
+            <li><a class="dropdown-item" href="{% url 'two-factor-enrol' %}">Two-factor authentication</a></li>
+            <li><a class="dropdown-item" href="{% url 'password_change' %}">Change password</a></li>
+            <li><hr class="dropdown-divider"></li>
+            <li><form method="post" action="{% url 'logout' %}">{% csrf_token %}<button class="dropdown-item" type="submit">Sign out</button></form></li>
+          </ul>
+        </li>
+      </ul>
+    </div>
+    {% endif %}
+  </div>
+</nav>"""
+
+
+def _nav_pair(response):
+    """(the page's navigation bar, the old template rendered from the same page context)."""
+    import re
+
+    from django.template import Context, Template
+
+    html = response.content.decode()
+    built = re.search(r'<nav class="navbar.*?</nav>', html, re.S).group(0)
+    contexts = response.context if isinstance(response.context, list) else [response.context]
+    expected = Template(NAV_TEMPLATE).render(Context(contexts[0].flatten()))
+
+    def tidy(text):
+        return re.sub(r"\s*(<[^>]+>)\s*", r"\1", text).strip()
+
+    return tidy(built), tidy(expected)
+
+
+def test_navigation_bar_matches_the_template_it_replaced(client, org, north, south, clinic_user, org_admin):
+    """Clinic staff with the site switcher (all sites, then one chosen), a user limited to one
+    site, an organization admin's menus, a sign-in waiting for the second factor, and nobody."""
+    from iris_portal.middleware import SIGNIN_SESSION_KEY
+
+    north.name = 'North & "East" <Clinic>'
+    north.save()
+    client.force_login(clinic_user)
+    pages = [client.get("/"), client.get("/orders/?status=open&q=a%26b")]
+    session = client.session
+    session[CURRENT_SITE_SESSION_KEY] = north.pk
+    session.save()
+    pages.append(client.get("/patients/"))
+    limited = UserFactory(organization=org)
+    limited.sites.add(south)
+    client.force_login(limited)
+    pages.append(client.get("/orders/"))
+    client.force_login(org_admin)
+    pages.append(client.get("/org/sites/"))
+    session = client.session
+    session[SIGNIN_SESSION_KEY] = True
+    session.save()
+    pages.append(client.get(reverse("two-factor-enrol")))
+    client.logout()
+    pages.append(client.get(reverse("login")))
+    for page in pages:
+        assert page.status_code == 200, page.request
+        built, expected = _nav_pair(page)
+        assert built == expected, page.request["PATH_INFO"]
+    switchers = [b"data-site-switcher" in page.content for page in pages]
+    assert switchers == [True, True, True, False, True, False, False]
+    assert b"North &amp; &quot;East&quot; &lt;Clinic&gt;" in pages[2].content
