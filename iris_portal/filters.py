@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .table_cells import html_text
+from .escaping import html_text
 from .widgets import fast_widget
 
 

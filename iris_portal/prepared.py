@@ -62,10 +62,9 @@ class PreparedQuery:
         for name, value in arguments.items():
             if type(value) not in (int, str):
                 raise TypeError(f"PreparedQuery argument {name}={value!r}: only int and str values")
-        queryset, compiler, slots = self._compile(tuple(sorted((n, type(v).__name__) for n, v in arguments.items())),
-                                                  arguments)
-        params = tuple(arguments[slot] if type(slot) is _Slot else slot.value for slot in slots)
-        return queryset, compiler, (compiler.prepared_sql, params)
+        shape = tuple(sorted((name, type(value).__name__) for name, value in arguments.items()))
+        queryset, compiler, sql, slots = self._compile(shape, arguments)
+        return queryset, compiler, (sql, tuple(arguments[name] if name else value for name, value in slots))
 
     def _compile(self, shape: tuple, arguments: dict):
         compiled = self._compiled.get(shape)
@@ -84,27 +83,14 @@ class PreparedQuery:
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in stand_ins.items()}
-        slots = tuple(_Slot(names[param]) if _hashable(param) and param in names else _Constant(param)
+        # Per parameter: (the argument that fills it, None) or (None, the value the builder fixed).
+        slots = tuple((names[param], None) if _hashable(param) and param in names else (None, param)
                       for param in params)
-        missing = set(stand_ins) - {slot for slot in slots if type(slot) is _Slot}
+        missing = set(stand_ins) - {name for name, _ in slots}
         if missing or any(str(value) in sql for value in stand_ins.values()):
             raise ValueError(f"PreparedQuery: arguments {sorted(missing) or sorted(stand_ins)} do not reach the "
                              "SQL as parameters unchanged")
-        compiler.prepared_sql = sql
-        return queryset, compiler, slots
-
-
-class _Slot(str):
-    """A parameter position filled with the named argument."""
-
-
-class _Constant:
-    """A parameter position whose value the builder fixed."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
+        return queryset, compiler, sql, slots
 
 
 def _hashable(value) -> bool:

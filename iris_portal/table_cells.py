@@ -10,7 +10,6 @@ not know how to do fast (records that are not model instances, link columns, cal
 render functions that want the ``BoundRow``) goes to ``get_cell`` itself, so the output is the
 same in every case (``tests/portal/test_table_cells.py`` compares the two on every table).
 """
-import html
 import inspect
 import re
 from functools import lru_cache, partialmethod
@@ -19,7 +18,6 @@ from django.conf import settings
 from django.db import models
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.encoding import force_str
-from django.utils.functional import Promise
 from django.utils.hashable import make_hashable
 from django.utils.safestring import SafeString
 from django_tables2 import utils as tables_utils
@@ -27,6 +25,8 @@ from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow
 from django_tables2.utils import Accessor
+
+from .escaping import html_text
 
 _ARGUMENTS = ("value", "record", "column", "bound_column", "table")
 # Stand-ins for URL keyword arguments: a URL reversed with them once becomes a template that
@@ -154,16 +154,6 @@ def _url_with_stand_ins(viewname: str, keys: tuple[str, ...], urlconf, script_pr
     if any(template.count(str(_SENTINEL + index)) != 1 for index in range(len(keys))):
         return None
     return template
-
-
-def html_text(value) -> str:
-    """``conditional_escape(value)`` as a plain string, without the lazy-argument checks that
-    make Django's ``escape`` cost more than the rest of a table cell (same output)."""
-    if isinstance(value, Promise):
-        value = str(value)
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
 
 
 def _generated_display(model, name: str) -> bool:

@@ -18,7 +18,8 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from .table_cells import cell_makers, html_text
+from .escaping import html_text
+from .table_cells import cell_makers
 
 _signature = tables_utils.signature
 

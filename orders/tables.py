@@ -2,7 +2,7 @@
 import django_tables2 as tables
 from django.utils.safestring import mark_safe
 
-from iris_portal.table_cells import html_text
+from iris_portal.escaping import html_text
 from iris_portal.tables import DateColumn, DateTimeColumn, PortalTable
 
 from .models import Order, OrderStatus

@@ -35,8 +35,9 @@ EVENT_LABELS = {
 
 
 def orders_visible(*, user):
-    """The Order Manager's queryset: the user's orders with what the order page shows joined in
-    (the list narrows it to what its shown columns read)."""
+    """The user's orders with what an order's pages show joined in: the Order Manager (narrowed
+    to what its shown columns read), its CSV export, and the change and cancel pages. The order
+    page itself reads one order through ``_ORDER_PAGE`` and checks ``order_visible``."""
     return order_list(user=user).select_related(*ORDER_PAGE_RELATIONS)
 
 

@@ -6,7 +6,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from ..table_cells import html_text
+from ..escaping import html_text
 
 register = template.Library()
 

@@ -570,14 +570,8 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
         if tuple(row[i] for i in positions) not in wanted or row[pk] in seen:
             continue  # SQLite matched each key column on its own; a key given twice joins twice
         seen.add(row[pk])
-        instances.append(_from_db(model, names, row, alias))
+        instances.append(instance_from_db(model, alias, names, row))
     return instances
-
-
-def _from_db(model, names: list[str], row, alias: str | None = None) -> Any:
-    """``model.from_db`` without ``Model.__init__`` when the model allows it
-    (``iris_portal.fast_models``)."""
-    return instance_from_db(model, alias or connection.alias, names, row)
 
 
 def rows_insert(model, objects: list) -> None:

@@ -28,7 +28,7 @@ from hl7.mllp import start_hl7_server
 from iris_portal.hl7_mllp_client import DEFAULT_MAX_MESSAGE_BYTES, Frame, MLLPDecoder, mllp_wrap
 from iris_portal.stack_reserve import reserved_stack_call
 
-from .intake import Receipt, hl7_frame_receive, hl7_frames_receive
+from .intake import Receipt, hl7_frames_receive
 from .senders import DEFAULT_MAX_AGE, SenderDirectory
 
 logger = logging.getLogger(__name__)
