@@ -3,6 +3,7 @@ and download."""
 from django.http import HttpRequest
 
 from .models import AuditEvent
+from .prepared import prepared_insert
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -12,7 +13,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def audit_record(*, request: HttpRequest, action: str, object_type: str, object_id="") -> AuditEvent:
     user = request.user if request.user.is_authenticated else None
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         user=user,
         organization_id=getattr(user, "organization_id", None),
         action=action,
@@ -22,3 +23,5 @@ def audit_record(*, request: HttpRequest, action: str, object_type: str, object_
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
+    prepared_insert(event)
+    return event

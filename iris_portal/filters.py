@@ -7,6 +7,7 @@ from operator import or_
 import django_filters
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -19,8 +20,10 @@ class PortalFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     # Lookups OR-ed together by ``q``, e.g. ("local_id__istartswith", "last_name__istartswith").
     search_fields: tuple[str, ...] = ()
-    # Model choice field name -> function(request) returning the objects it offers when the page
-    # reads them anyway (the site switcher's sites): the choices then cost no query of their own.
+    # Model choice field name -> function(request) returning the objects it offers and accepts,
+    # when the page reads them anyway (the site switcher's sites): the choices and the check of
+    # a chosen value then cost no query, and the filter's own queryset is never read (declare
+    # it as ``Model.objects.none()``: without a request nothing is offered or accepted).
     choice_objects: dict = {}
 
     def search(self, queryset, name, value):
@@ -55,7 +58,7 @@ class PortalFilterSet(django_filters.FilterSet):
                     field.widget.choices = field.choices
             for name, objects in self.choice_objects.items():
                 if name in form.fields and self.request is not None:
-                    form.fields[name].choice_objects = objects(self.request)
+                    _choose_from(form.fields[name], objects(self.request))
         return form
 
 
@@ -96,6 +99,24 @@ class ShortModelChoiceIterator(forms.models.ModelChoiceIterator):
         objects = getattr(self.field, "choice_objects", None)
         for obj in objects if objects is not None else self.queryset.all():
             yield self.choice(obj)
+
+
+def _choose_from(field: forms.ModelChoiceField, objects: list) -> None:
+    """Offer ``objects`` and accept only one of them (by primary key), as ``ModelChoiceField``
+    would with a queryset of exactly these objects, without its ``queryset.get()``."""
+    field.choice_objects = objects
+    by_key = {str(obj.pk): obj for obj in objects}
+
+    def to_python(value):
+        if value in field.empty_values:
+            return None
+        found = by_key.get(str(value))
+        if found is None:
+            raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"value": value})
+        return found
+
+    field.to_python = to_python
 
 
 def _bootstrap_widget(widget) -> None:

@@ -12,6 +12,10 @@ other values: ``PreparedQuery`` does that, through Django's own row-to-model mac
         prefetch=("actor",))
     events = events_of_order(order_id=order.pk)  # a list of OrderEvent
 
+On PostgreSQL the SQL also runs as a server-side prepared statement (``prepared_rows``): the
+order page's query joins nine tables and PostgreSQL spent ~1 ms planning it on every request,
+three times its execution.
+
 The builder must be a function of its keyword arguments only (no request, no clock): it is
 called once, with stand-in values, to find where each argument goes among the SQL parameters.
 Arguments are integers or strings and must reach the SQL unchanged (equality lookups); anything
@@ -20,8 +24,10 @@ that nobody chains a filter the cached SQL would not have.
 """
 import copy
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 
+import psycopg
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.query import ModelIterable
@@ -45,6 +51,8 @@ class PreparedQuery:
         compiler = copy.copy(compiler)  # the row layout (select, klass_info) of the compiled query
         compiler.connection = connections[queryset.db]  # this thread's connection
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        width = compiler.col_count if compiler.has_extra_select else None
+        compiler.execute_sql = lambda *args, **kwargs: [prepared_rows(compiler.connection, sql, params, width)]
         query = copy.copy(queryset.query)  # shallow: only its compiler differs
         query.get_compiler = lambda *args, **kwargs: compiler
         # A new queryset, not a copy: copying one evaluates it (QuerySet.__getstate__).
@@ -99,3 +107,64 @@ def _hashable(value) -> bool:
     except TypeError:
         return False
     return True
+
+
+def prepared_rows(connection, sql: str, params: Sequence, width: int | None = None) -> list[tuple]:
+    """Run a SELECT (or INSERT ... RETURNING) whose text repeats, as a server-side prepared
+    statement on PostgreSQL: parsed and planned once per database connection instead of once
+    per request. Other databases, and connections with execute wrappers (which expect Django's
+    cursor), run it through Django's cursor. ``width``: keep only that many leading columns.
+
+    Django's query log (``assertNumQueries``, ``CaptureQueriesContext``, DEBUG) records it like
+    any query. Prepared statements can be turned off per database with the psycopg option
+    ``"OPTIONS": {"prepare_threshold": None}`` (e.g. behind a PgBouncer older than 1.21 in
+    transaction mode): the statement then runs unprepared."""
+    if connection.vendor != "postgresql" or connection.execute_wrappers:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+    else:
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        started = time.monotonic()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            rows = cursor.fetchall() if cursor.description else []
+        if connection.queries_logged:
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return [row[:width] for row in rows] if width is not None else rows
+
+
+def prepared_insert(instance) -> None:
+    """``instance.save(force_insert=True)`` for a new row of a model without save signals, as one
+    prepared ``INSERT ... RETURNING`` on PostgreSQL (every page writes its audit row: ~0.6 ms
+    through ``Model.save``). Field defaults, ``auto_now_add`` and value preparation are the
+    fields' own (``pre_save``, ``get_db_prep_save``); anything else takes ``save``."""
+    from django.db import router
+    from django.db.models.signals import post_save, pre_save
+
+    model = type(instance)
+    connection = connections[router.db_for_write(model, instance=instance)]
+    if (connection.vendor != "postgresql" or pre_save.has_listeners(model) or post_save.has_listeners(model)
+            or not instance._state.adding or instance.pk is not None):
+        instance.save(force_insert=True)
+        return
+    fields, sql = _insert_sql(model, connection.ops.quote_name)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    (pk,), = prepared_rows(connection, sql, params)
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
+_INSERTS: dict = {}
+
+
+def _insert_sql(model, quote) -> tuple[list, str]:
+    found = _INSERTS.get(model)
+    if found is None:
+        meta = model._meta
+        fields = [field for field in meta.concrete_fields if field is not meta.auto_field]
+        columns = ", ".join(quote(field.column) for field in fields)
+        found = _INSERTS[model] = (fields, f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                                           f"({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}")
+    return found

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from iris_portal.filters import DateFromFilter, DateToFilter, PortalFilterSet, YesNoFilter
 from iris_portal.optional import optional
 from iris_portal.site_switcher import visible_sites
-from organizations.selectors_admin import sites_visible
+from organizations.models import Site
 from patients.models import Patient
 
 from .models import OPEN_STATUSES, Order, OrderExam, OrderSource, OrderStatus
@@ -25,14 +25,10 @@ def any_prefix(field: str, prefixes) -> Q:
     return reduce(or_, (Q(**{f"{field}__startswith": prefix}) for prefix in prefixes))
 
 
-def _sites(request):
-    return sites_visible(user=request.user) if request else Order.objects.none()
-
-
 class OrderFilterSet(PortalFilterSet):
     choice_objects = {"site": visible_sites}
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="Any status")
-    site = django_filters.ModelChoiceFilter(queryset=_sites, empty_label="Any site")
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.none(), empty_label="Any site")
     evaluation_type = django_filters.ChoiceFilter(choices=EVALUATION_TYPE_CHOICES, method="filter_evaluation_type",
                                                   label="Exam", empty_label="Any exam")
     source = django_filters.ChoiceFilter(choices=OrderSource.choices, label="Channel", empty_label="Any channel")

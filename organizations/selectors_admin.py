@@ -3,10 +3,9 @@
 ``sites_visible``: the sites a user works at (site limits of clinic staff). The ``*_administered``
 selectors: what an organization admin manages; everyone else gets nothing, so an object of
 another organization (or a non-admin asking) is a 404."""
-from functools import lru_cache
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from django.db.models import Count, Q, QuerySet
-
+from iris_portal.prepared import PreparedQuery
 from iris_portal.permissions import can_administer_organization, can_see_organization_data
 from iris_portal.scoping import organization_of, scope_to_organization
 
@@ -45,25 +44,22 @@ def _user_sites(user) -> list[Site]:
     (a page asks several times)."""
     cached = user.__dict__.get("_user_sites")
     if cached is None:
-        cached = list(Site.objects.raw(_user_sites_sql(), [user.pk, user.organization_id, user.pk]))
+        cached = _USER_SITES(user_id=user.pk, organization_id=user.organization_id or 0)
         user.__dict__["_user_sites"] = cached
     return cached
 
 
-@lru_cache(maxsize=1)
-def _user_sites_sql() -> str:
-    """Every page runs this query: written out, it costs ~0.3 ms; built with the ORM (two
-    ``Exists`` over the user-site table) compiling it took ~2.5 ms of every request. A test
+def _user_sites_query(user_id: int, organization_id: int) -> QuerySet[Site]:
+    """Every page runs this query: compiled once (``PreparedQuery``; building its two
+    ``Exists`` took ~2.5 ms of every request) and a prepared statement on PostgreSQL. A test
     compares it with ``sites_visible`` for every kind of user."""
-    through = User.sites.through._meta
-    user_column, site_column = through.get_field("user").column, through.get_field("site").column
-    site = Site._meta
-    return (f'SELECT s.*, EXISTS (SELECT 1 FROM "{through.db_table}" t WHERE t."{user_column}" = %s'
-            f' AND t."{site_column}" = s."{site.pk.column}") AS limits_user'
-            f' FROM "{site.db_table}" s'
-            f' WHERE s."{site.get_field("organization").column}" = %s'
-            f' OR s."{site.pk.column}" IN (SELECT "{site_column}" FROM "{through.db_table}" WHERE "{user_column}" = %s)'
-            f' ORDER BY s."{site.get_field("name").column}", s."{site.pk.column}"')
+    limits = User.sites.through.objects.filter(user_id=user_id)
+    return (Site.objects.filter(Q(organization_id=organization_id) | Q(pk__in=limits.values("site_id")))
+            .annotate(limits_user=Exists(limits.filter(site_id=OuterRef("pk"))))
+            .order_by("name", "pk"))
+
+
+_USER_SITES = PreparedQuery(_user_sites_query)
 
 
 def sites_visible(*, user) -> QuerySet[Site]:

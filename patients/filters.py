@@ -2,19 +2,15 @@ import django_filters
 
 from iris_portal.filters import PortalFilterSet
 from iris_portal.site_switcher import visible_sites
-from organizations.selectors_admin import sites_visible
+from organizations.models import Site
 
 from .models import Patient
-
-
-def _sites(request):
-    return sites_visible(user=request.user) if request else Patient.objects.none()
 
 
 class PatientFilterSet(PortalFilterSet):
     choice_objects = {"site": visible_sites}
     search_fields = ("local_id__istartswith", "last_name__istartswith", "first_name__istartswith")
-    site = django_filters.ModelChoiceFilter(queryset=_sites, label="Site")
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.none(), label="Site")
     dob = django_filters.DateFilter(label="Date of birth", widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}))
 
     class Meta:

@@ -20,6 +20,7 @@ from django.views import View
 from django_tables2 import RequestConfig
 
 from ..audit import audit_record
+from ..compile_cache import compiled_once
 from ..permissions import can_see_organization_data
 from ..site_switcher import current_site
 from ..tables import CappedPaginator
@@ -76,7 +77,7 @@ class ObjectListView(ScopedViewMixin, View):
         if self.export_filename and request.GET.get("export") == "csv":
             self.audit("download")
             return self.export(queryset)
-        table = self.table(queryset)  # not request=: that would paginate once more, with a full COUNT
+        table = self.table(compiled_once(queryset))  # not request=: that would paginate once more, with a full COUNT
         table.apply_column_choice(request.session)
         table.fetch_only_shown_fields()
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": CappedPaginator}).configure(table)

@@ -109,3 +109,57 @@ def test_what_cannot_be_prepared_is_refused():
         PreparedQuery(lambda pk: Patient.objects.filter(pk=pk).prefetch_related("orders"))(pk=1)
     with pytest.raises(TypeError, match="only int and str"):
         PreparedQuery(lambda pk: Patient.objects.filter(pk=pk))(pk=None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements are PostgreSQL's")
+def test_postgresql_plans_each_prepared_query_once_per_connection(graded_order, django_assert_num_queries):
+    """The second run of a prepared query reuses the statement PostgreSQL parsed and planned for
+    the first, and both still count as queries for the query-count guards."""
+    events = orders.views_portal._EVENTS_OF_ORDER
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.connection._prepared._names.clear()  # psycopg's own map of what is prepared
+
+    def prepared_event_statements() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ['%FROM "orders_orderevent"%'])
+            return cursor.fetchone()[0]
+
+    with django_assert_num_queries(2):
+        first = events(order_id=graded_order.pk)
+        second = events(order_id=graded_order.pk)
+    assert first == second and len(first) >= 2
+    assert prepared_event_statements() == 1
+    events(order_id=make_ready_order().pk)
+    assert prepared_event_statements() == 1
+
+
+def test_prepared_rows_keeps_the_leading_columns_asked_for():
+    from iris_portal.prepared import prepared_rows
+
+    assert prepared_rows(connection, "SELECT %s, %s + 1", [1, 2]) == [(1, 3)]
+    assert prepared_rows(connection, "SELECT %s, %s + 1", [1, 2], width=1) == [(1,)]
+
+
+def test_prepared_insert_writes_what_save_writes(django_assert_num_queries):
+    from iris_portal.models import AuditEvent
+    from iris_portal.prepared import prepared_insert
+
+    user = UserFactory()
+    fields = dict(user=user, organization_id=user.organization_id, action="view", object_type="order",
+                  object_id="12", path="/orders/12/?q=%27x", ip_address="2001:db8::1", user_agent="Agent \u00e9")
+    saved = AuditEvent.objects.create(**fields)
+    before = timezone.now()
+    event = AuditEvent(**fields)
+    with django_assert_num_queries(1):
+        prepared_insert(event)
+    assert event.pk and event.pk != saved.pk and not event._state.adding
+    assert event.at >= before  # auto_now_add set by the field, as save() does
+
+    def stored(pk):
+        row = AuditEvent.objects.filter(pk=pk).values().get()
+        return {key: value for key, value in row.items() if key not in ("id", "at")}
+
+    assert stored(event.pk) == stored(saved.pk)
+    assert AuditEvent.objects.get(pk=event.pk).at == event.at

@@ -240,3 +240,22 @@ def test_filter_fields_match_the_template_loop_they_replaced(rf, org, north, que
     assert actual.count('class="mb-3"') == len(filterset.form.fields) >= 7
     if "created_to" in query:
         assert actual.count("invalid-feedback") == 3  # the date, the status and the site
+
+
+def test_tables_get_their_own_columns_without_deep_copies():
+    """A table's column copies (``_ColumnsCopiedFlat``) keep what one table changes (shown
+    columns, attrs) away from the class and from other tables, as django-tables2's deep copy
+    did."""
+    from orders.tables import OrderTable
+    from orders.models import Order
+
+    first, second = OrderTable(Order.objects.none()), OrderTable(Order.objects.none())
+    name = next(name for name in first.columns.names() if name not in OrderTable.required_columns)
+    first.columns.hide(name)
+    first.columns[name].column.attrs.setdefault("td", {})["class"] = "changed"
+    assert not first.columns[name].visible and second.columns[name].visible
+    assert OrderTable.base_columns[name].visible
+    assert second.columns[name].column.attrs.get("td", {}).get("class") != "changed"
+    assert OrderTable.base_columns[name].attrs.get("td", {}).get("class") != "changed"
+    assert [column.name for column in first.columns.iterall()] == list(OrderTable.base_columns)
+    assert all(column.column is not OrderTable.base_columns[column.name] for column in first.columns.iterall())

@@ -66,3 +66,33 @@ def test_order_visible_says_what_order_list_says(org, north, south):
         assert decided == listed, user.username
         seen[user.username] = len(decided)
     assert sorted(seen.values()) == [0, 0, 0, 1, 1, 2, 2]  # limited/other org see one, admin and plain two
+
+
+@pytest.mark.parametrize("path", ["/orders/", "/patients/"])
+def test_site_filters_accept_only_the_users_sites_without_a_query(client, org, north, south, other_org, path):
+    """The site filter offers and accepts the user's visible sites (``choice_objects``): a site
+    of another organization, or one a limited user does not work at, is an invalid choice."""
+    from orders.models import Order
+    from patients.models import Patient
+    from tests.factories import OrderFactory, PatientFactory
+
+    for site in (north, south):
+        OrderFactory(patient=PatientFactory(site=site, last_name=f"At{site.local_id}"))
+    limited = UserFactory(organization=org)
+    limited.sites.add(north)
+    client.force_login(limited)
+    client.get(path)
+    with CaptureQueriesContext(connection) as plain:
+        client.get(path)
+    with CaptureQueriesContext(connection) as filtered:
+        response = client.get(f"{path}?site={north.pk}")
+    assert response.status_code == 200 and response.context["filterset"].form.is_valid()
+    assert len(filtered) == len(plain)  # the choice is checked against the sites already read
+    shown = response.context["table"].page.object_list
+    model = Order if path == "/orders/" else Patient
+    assert {row.record.site_id for row in shown} == {north.pk} and isinstance(shown[0].record, model)
+    for refused in (south, other_org.sites.get()):
+        response = client.get(f"{path}?site={refused.pk}")
+        form = response.context["filterset"].form
+        assert not form.is_valid() and "site" in form.errors, refused
+        assert "Select a valid choice" in response.content.decode()
