@@ -222,7 +222,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = None
     CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "iris_portal.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
     # Sessions read from Redis (written to both): no session query per page. Only with a cache
     # every process shares; a per-process memory cache would keep a logged-out session alive
     # in the other processes.

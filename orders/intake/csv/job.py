@@ -7,12 +7,10 @@ Memory stays flat: only one chunk is held at a time. Running a job again (a lost
 site) re-reads the file; the order service's idempotency on order ids means nothing is created
 twice."""
 import datetime as dt
-import gc
 import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -20,6 +18,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils import timezone
+
+from iris_portal.collector import collector_paused
 
 from ...models import (
     IMPORT_FINISHED_STATUSES, ImportJob, ImportMapping, ImportRowError, ImportSource, ImportStatus, InboundChannel,
@@ -106,7 +106,7 @@ def import_job_steps(job_id: int) -> Iterator[ImportJob]:
         statistics = GrowthAnalyzer()
         try:
             while True:
-                with _collector_paused():
+                with collector_paused():  # ~100 objects a row, all freed by reference counting
                     chunk = next(chunks, None)
                     if chunk is None:
                         break
@@ -174,22 +174,6 @@ def _chunks(rows: Iterator[Row], plan: FilePlan) -> Iterator[_Chunk]:
     while (chunk := _Chunk(list(islice(rows, size)))).rows:
         chunk.items = [(row.number, plan.request(row.cells)) for row in chunk.rows if not row.error]
         yield chunk
-
-
-@contextmanager
-def _collector_paused():
-    """A chunk allocates ~100 objects a row, all freed by reference counting (an import of
-    20,000 rows left no cyclic garbage). The cyclic collector, run automatically during the
-    chunk, traversed its live objects each time (10-20 % of the import at the default threshold,
-    ~5 % at 50,000): it is paused while a chunk is read, parsed and imported, and runs after it,
-    when there is almost nothing left to visit."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _chunk_import(job: ImportJob, batch: OrderBatch, plan: FilePlan, chunk: _Chunk) -> None:
