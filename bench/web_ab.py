@@ -34,8 +34,8 @@ def start(tree: Path, url: str, name: str = "web_ab") -> tuple[subprocess.Popen,
     port = free_port()
     env = {**os.environ, "PGAPPNAME": name, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"), "DB_CONN_MAX_AGE": "600",
-           "PYTHONPATH": str(tree)}
-    command = [str(Path(sys.executable).with_name("gunicorn")), "iris_portal.wsgi", "-w", "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("WEB_AB_PYTHONPATH")]))}
+    command = [str(Path(sys.executable).with_name("gunicorn")), os.environ.get("WEB_AB_APP", "iris_portal.wsgi"), "-w", "1",
                "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

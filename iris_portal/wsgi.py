@@ -4,14 +4,14 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from iris_portal.collector import CollectorPausedWSGI
+from iris_portal.collector import CollectorBetweenRequestsWSGI
 from iris_portal.stack_reserve import ReservedStackWSGI
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iris_portal.settings")
 # Requests run in a frame-stack chunk of their own: without it, CPython 3.11 mapped and unmapped
 # a 16 KiB stack chunk ~860 times per Order Manager page (see iris_portal.stack_reserve).
 # The cyclic collector waits until a request is done (see iris_portal.collector).
-application = ReservedStackWSGI(CollectorPausedWSGI(get_wsgi_application()))
+application = ReservedStackWSGI(CollectorBetweenRequestsWSGI(get_wsgi_application()))
 
 from django.urls import get_resolver  # noqa: E402 - needs the settings loaded above
 
