@@ -1,6 +1,8 @@
 """Base filterset (django-filter): a ``q`` search over ``search_fields`` and a compact
 filter bar with Bootstrap widgets."""
 import datetime as dt
+import threading
+from collections import OrderedDict
 from functools import reduce
 from operator import or_
 
@@ -10,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.safestring import mark_safe
 
 from .escaping import html_text
@@ -62,10 +65,58 @@ class PortalFilterSet(django_filters.FilterSet):
         return form
 
 
+    @classmethod
+    def data_from(cls, query):
+        """The request's parameters when one of them is a filter's (``status``, ``created_from``,
+        a multi-part widget's ``name_0``), else None: a page of the unfiltered list (``?page=2``,
+        ``?sort=...``) is an unbound filterset, whose form need not be built to filter nothing."""
+        if query and any(cls._filter_key(key) for key in query):
+            return query
+        return None
+
+    @classmethod
+    def _filter_key(cls, key: str) -> bool:
+        return any(key == name or key.startswith(f"{name}_") for name in cls.base_filters)
+
     def fields_html(self) -> str:
         """The filter bar's fields, each in its grid column with label and errors, as the list
         template's loop wrote them (a template loop over eight fields cost as much as their
-        widgets)."""
+        widgets). Kept per process for what the markup depends on (the filterset's class and
+        filters, the filters' values in the request, the objects a choice offers, the language):
+        building and rendering the filter form was a tenth of a list page."""
+        key = self._html_key()
+        html = _FIELDS_HTML.get(key) if key is not None else None
+        if html is None:
+            html = self._render_fields()
+            if key is not None:
+                with _FIELDS_HTML_LOCK:
+                    _FIELDS_HTML[key] = html
+                    while len(_FIELDS_HTML) > 256:
+                        _FIELDS_HTML.popitem(last=False)
+        return mark_safe(html)
+
+    def _html_key(self):
+        """None when the markup may depend on more than the key says: no request, or a filter
+        whose choices come from a queryset or a function (the audit log's users) rather than
+        from ``choice_objects``."""
+        if self.request is None or not self._static_choices():
+            return None
+        data = () if not self.is_bound else tuple(sorted(
+            (key, tuple(self.data.getlist(key)) if hasattr(self.data, "getlist") else self.data[key])
+            for key in self.data if self._filter_key(key)))
+        choices = tuple((name, tuple((str(obj.pk), str(obj)) for obj in objects(self.request)))
+                        for name, objects in sorted(self.choice_objects.items()) if name in self.filters)
+        return type(self), tuple(self.filters), self.form_prefix, self.is_bound, data, choices, get_language()
+
+    def _static_choices(self) -> bool:
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.filters.QuerySetRequestMixin) and name not in self.choice_objects:
+                return False
+            if callable(filter_.extra.get("choices")):
+                return False
+        return True
+
+    def _render_fields(self) -> str:
         parts = []
         for field in self.form:
             column = SEARCH_COLUMN if field.name == "q" else FILTER_COLUMN
@@ -73,7 +124,11 @@ class PortalFilterSet(django_filters.FilterSet):
             parts.append(f'<div class="{column}">\n<div class="mb-3" id="div_{html_text(field.auto_id)}">'
                          f'<label class="form-label" for="{html_text(field.id_for_label)}">{html_text(field.label)}</label>'
                          f"{field}{errors}</div>\n</div>")  # str(): the widget, as {{ field }} writes it
-        return mark_safe("\n".join(parts))
+        return "\n".join(parts)
+
+
+_FIELDS_HTML: "OrderedDict[tuple, str]" = OrderedDict()
+_FIELDS_HTML_LOCK = threading.Lock()
 
 
 SEARCH_COLUMN = "col-12 col-md-8 col-lg-6 col-xxl-3"

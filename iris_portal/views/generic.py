@@ -71,7 +71,8 @@ class ObjectListView(ScopedViewMixin, View):
     def get(self, request, *args, **kwargs):
         self.check_page_allowed()
         queryset = self.filter_by_current_site(self.get_queryset())
-        filterset = self.filterset(request.GET or None, queryset=queryset, request=request) if self.filterset else None
+        filterset = (self.filterset(self.filterset.data_from(request.GET), queryset=queryset, request=request)
+                     if self.filterset else None)
         if filterset is not None:
             queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
         if self.export_filename and request.GET.get("export") == "csv":

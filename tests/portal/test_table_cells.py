@@ -259,3 +259,34 @@ def test_tables_get_their_own_columns_without_deep_copies():
     assert OrderTable.base_columns[name].attrs.get("td", {}).get("class") != "changed"
     assert [column.name for column in first.columns.iterall()] == list(OrderTable.base_columns)
     assert all(column.column is not OrderTable.base_columns[column.name] for column in first.columns.iterall())
+
+
+def test_filter_bars_are_kept_per_values_choices_and_class(rf, org, north, south, other_org):
+    """The kept markup is reused only for the same filterset, values and offered sites; a
+    filterset whose choices come from a query (the audit log's users) is never kept."""
+    from iris_portal import filters as portal_filters
+    from orders.filters import OrderFilterSet
+    from organizations.filters import AuditEventFilterSet
+
+    def bar(user, query, filterset_class=OrderFilterSet):
+        request = rf.get("/orders/", query)
+        request.user = user
+        data = filterset_class.data_from(request.GET)
+        return filterset_class(data, queryset=Order.objects.none(), request=request).fields_html()
+
+    portal_filters._FIELDS_HTML.clear()
+    everywhere, limited, elsewhere = (UserFactory(organization=org), UserFactory(organization=org),
+                                      UserFactory(organization=other_org))
+    limited.sites.add(north)
+    first = bar(everywhere, {"status": "open"})
+    assert len(portal_filters._FIELDS_HTML) == 1 and bar(everywhere, {"status": "open"}) == first
+    assert bar(everywhere, {"status": "open", "page": "3"}) == first and len(portal_filters._FIELDS_HTML) == 1
+    assert "South Clinic" in first and "South Clinic" not in bar(limited, {"status": "open"})
+    assert "Away Clinic" in bar(elsewhere, {"status": "open"}) and "North Clinic" not in bar(elsewhere, {"status": "open"})
+    assert 'value="complete" selected' in bar(everywhere, {"status": "complete"})
+    assert "invalid-feedback" in bar(everywhere, {"status": "nonsense"})
+    assert bar(everywhere, {"page": "2"}) == bar(everywhere, {}) and OrderFilterSet.data_from(rf.get("/", {"page": "2"}).GET) is None
+    kept = len(portal_filters._FIELDS_HTML)
+    admin = UserFactory(organization=org, is_org_admin=True)
+    assert "Anyone" in bar(admin, {}, AuditEventFilterSet)
+    assert len(portal_filters._FIELDS_HTML) == kept
