@@ -21,7 +21,10 @@ from django.db.models import QuerySet
 from django.db.models.sql.compiler import (
     SQLAggregateCompiler, SQLCompiler, SQLDeleteCompiler, SQLInsertCompiler, SQLUpdateCompiler,
 )
+from django.db.models.expressions import Col
+from django.db.models.lookups import Lookup
 from django.db.models.sql.datastructures import Join
+from django.db.models.sql.where import WhereNode
 
 SIZE = 512
 _IGNORED = frozenset({"_annotation_select_cache", "_extra_select_cache", "base_table"})  # caches of the state
@@ -44,6 +47,7 @@ def compiled_once(queryset: QuerySet) -> QuerySet:
     return queryset
 
 
+_PLAIN = frozenset({str, int, bool, type(None), float})
 _classes: dict = {}
 
 
@@ -99,6 +103,17 @@ def fingerprint(query) -> tuple:
 
 
 def _hashable(value):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is WhereNode:
+        return (WhereNode, value.connector, value.negated, tuple(_hashable(child) for child in value.children))
+    if kind is Col:
+        return (Col, value.alias, value.target, value.output_field)
+    if isinstance(value, Lookup) and kind.__init__ is Lookup.__init__:
+        # Django compares lookups by (class, lhs, rhs) (Lookup.identity), computed here without
+        # the signature binding BaseExpression.identity does for every new expression.
+        return (kind, _hashable(value.lhs), _hashable(value.rhs))
     if isinstance(value, Join):  # its equality leaves out the join type, alias and nullability
         return ("join", value.identity, value.table_alias, value.join_type, value.nullable)
     if isinstance(value, dict):

@@ -127,18 +127,29 @@ def navigation(user, path: str) -> list[NavSection]:
     """The sections this user sees, in a fixed order, with only links that resolve."""
     if not user.is_authenticated:
         return []
-    sections: dict[str, NavSection] = {}
+    links = (*NAV_LINKS, *_app_links())
+    sections = []
+    for label, entries in _sections(links, tuple(link.when(user) for link in links),
+                                    get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()):
+        active = any(url != "/" and path.startswith(url) or url == path for _, url in entries)
+        sections.append(NavSection(label, list(entries), active))
+    return sections
+
+
+@lru_cache(maxsize=256)
+def _sections(links: tuple, shown: tuple, urlconf, script_prefix: str) -> tuple:
+    """(section label, ((link label, url), ...)) for the links shown, in section order: the same
+    for every user with the same roles (worked out once: ~0.3 ms of every page)."""
+    sections: dict[str, list] = {}
     seen = set()
-    for link in [*NAV_LINKS, *_app_links()]:
-        if not link.when(user):
+    for link, visible in zip(links, shown):
+        if not visible:
             continue
-        url = link.url()
+        url = _link_url(link, urlconf, script_prefix)
         if url is None or url in seen:
             continue
         seen.add(url)
-        section = sections.setdefault(link.section, NavSection(link.section))
-        section.links.append((link.label, url))
-        if url != "/" and path.startswith(url) or url == path:
-            section.active = True
+        sections.setdefault(link.section, []).append((link.label, url))
     order = {name: index for index, name in enumerate(SECTION_ORDER)}
-    return sorted(sections.values(), key=lambda section: order.get(section.label, len(order)))
+    return tuple((label, tuple(entries)) for label, entries in
+                 sorted(sections.items(), key=lambda item: order.get(item[0], len(order))))

@@ -176,6 +176,9 @@ class PortalTable(tables.Table):
         for row in self.paginated_rows:
             record = row.record
             yield [(attrs, maker(record, row)) for maker, attrs in columns]
+            # A row and its cell accessor refer to each other: left so, every row and its
+            # record (with its related objects) waited for the cyclic collector.
+            row.__dict__.pop("cells", None)
 
     def header_html(self) -> str:
         """The header row's ``<th>`` cells, sort links included, as django-tables2's template

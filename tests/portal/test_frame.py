@@ -303,3 +303,21 @@ def test_navigation_bar_matches_the_template_it_replaced(client, org, north, sou
     switchers = [b"data-site-switcher" in page.content for page in pages]
     assert switchers == [True, True, True, False, True, False, False]
     assert b"North &amp; &quot;East&quot; &lt;Clinic&gt;" in pages[2].content
+
+
+def test_sections_are_worked_out_per_set_of_roles_and_marked_active_per_path(org, clinic_user):
+    """Users with the same roles share the worked-out sections; the active section follows
+    each request's path (a cached list must not carry one page's active flag to another)."""
+    admin = UserFactory(organization=org, is_org_admin=True)
+    orders_page = navigation(clinic_user, "/orders/12/")
+    assert [section.label for section in orders_page if section.active] == ["Orders"]
+    assert [section.label for section in navigation(clinic_user, "/patients/") if section.active] == ["Patients"]
+    assert [section.label for section in navigation(clinic_user, "/") if section.active] == ["Dashboard"]
+    assert [section.label for section in navigation(clinic_user, "/orders/12/") if section.active] == ["Orders"]
+    admin_sections = [section.label for section in navigation(admin, "/org/sites/")]
+    assert "Organization" in admin_sections and "Organization" not in [s.label for s in orders_page]
+    another = UserFactory(organization=org, username="second-clinician")
+    assert [(s.label, s.links) for s in navigation(another, "/")] == \
+        [(s.label, s.links) for s in navigation(clinic_user, "/")]
+    navigation(clinic_user, "/")[0].links.append(("changed", "/x/"))  # a page's own copy
+    assert ("changed", "/x/") not in navigation(clinic_user, "/")[0].links
