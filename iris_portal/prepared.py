@@ -110,7 +110,7 @@ def _hashable(value) -> bool:
 
 
 def prepared_rows(connection, sql: str, params: Sequence, width: int | None = None) -> list[tuple]:
-    """Run a SELECT (or INSERT ... RETURNING) whose text repeats, as a server-side prepared
+    """Run a statement that returns rows (SELECT, INSERT ... RETURNING) and whose text repeats, as a server-side prepared
     statement on PostgreSQL: parsed and planned once per database connection instead of once
     per request. Other databases, and connections with execute wrappers (which expect Django's
     cursor), run it through Django's cursor. ``width``: keep only that many leading columns.
@@ -129,7 +129,7 @@ def prepared_rows(connection, sql: str, params: Sequence, width: int | None = No
         started = time.monotonic()
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
-            rows = cursor.fetchall() if cursor.description else []
+            rows = cursor.fetchall()  # (not ``description``: building it cost more than the fetch)
         if connection.queries_logged:
             connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return [row[:width] for row in rows] if width is not None else rows

@@ -4,11 +4,13 @@ new order (for a patient, or patient and order in one form), change (XO) and can
 Writes go through the one order service as web-channel OrderRequests: these views never write
 Order rows. Every view is audited (R14); another organization's order is a 404 (R1)."""
 import copy
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.views import View
 
 from iris_portal.audit import audit_record
@@ -100,9 +102,15 @@ _IMAGES_OF_ORDER = PreparedQuery(lambda order_id: Image.objects.filter(order_id=
 
 
 def _url_name(name: str, *args) -> str:
-    """``name`` when that page is installed (another issue's), else ""."""
+    """``name`` when that page is installed (another issue's), else "" (fixed for a URLconf:
+    worked out once)."""
+    return _installed_url_name(name, args, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@lru_cache(maxsize=64)
+def _installed_url_name(name: str, args: tuple, urlconf, script_prefix: str) -> str:
     try:
-        reverse(name, args=args or [1])
+        reverse(name, args=args or [1], urlconf=urlconf)
     except NoReverseMatch:
         return ""
     return name
