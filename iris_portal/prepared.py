@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 import psycopg
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, get_related_populators
 
 _INT_STAND_IN = 1_900_000_000  # stand-ins must not be inlined in the SQL: checked when compiling
 _STR_STAND_IN = "\x00prepared-{}\x00"
@@ -44,10 +44,25 @@ class PreparedQuery:
         self.build = build
         self.prefetch = tuple(prefetch)
         self._compiled: dict[tuple, tuple] = {}  # argument names and types -> compiled query
+        self._loaders: dict = {}  # database alias -> _RowLoader, or False: ModelIterable
         self._lock = threading.Lock()
 
     def __call__(self, **arguments) -> list:
         queryset, compiler, (sql, params) = self._compiled_for(arguments)
+        connection = connections[queryset.db]  # this thread's connection
+        loader = self._loaders.get(connection.alias)
+        if loader is None:
+            loader = self._loaders[connection.alias] = _RowLoader.of(queryset, compiler)
+        if loader is not False:
+            rows = loader.load(connection, prepared_rows(connection, sql, params, loader.width))
+        else:
+            rows = self._through_model_iterable(queryset, compiler, sql, params)
+        if self.prefetch and rows:
+            prefetch_related_objects(rows, *self.prefetch)
+        return rows
+
+    def _through_model_iterable(self, queryset, compiler, sql, params) -> list:
+        """Django's ModelIterable over the compiled SQL (shapes ``_RowLoader`` leaves to it)."""
         compiler = copy.copy(compiler)  # the row layout (select, klass_info) of the compiled query
         compiler.connection = connections[queryset.db]  # this thread's connection
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
@@ -57,10 +72,7 @@ class PreparedQuery:
         query.get_compiler = lambda *args, **kwargs: compiler
         # A new queryset, not a copy: copying one evaluates it (QuerySet.__getstate__).
         run = type(queryset)(model=queryset.model, query=query, using=queryset._db, hints=queryset._hints)
-        rows = list(ModelIterable(run))
-        if self.prefetch and rows:
-            prefetch_related_objects(rows, *self.prefetch)
-        return rows
+        return list(ModelIterable(run))
 
     def sql(self, **arguments) -> tuple[str, tuple]:
         """The SQL and parameters this runs (tests compare them with Django's own)."""
@@ -99,6 +111,53 @@ class PreparedQuery:
             raise ValueError(f"PreparedQuery: arguments {sorted(missing) or sorted(stand_ins)} do not reach the "
                              "SQL as parameters unchanged")
         return queryset, compiler, sql, slots
+
+
+class _RowLoader:
+    """What ``ModelIterable`` works out from a compiled query before reading its rows (the
+    columns each model takes, the converters, the populators of ``select_related`` objects),
+    worked out once: per call it cost about as much as running the query. Then, per row, what
+    ModelIterable does: converters, ``from_db``, related objects, annotations."""
+
+    def __init__(self, compiler, db: str):
+        select, klass_info = compiler.select, compiler.klass_info
+        self.db = db
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
+        self.populators = get_related_populators(klass_info, select, db)
+        self.annotations = tuple(compiler.annotation_col_map.items())
+        self.converters = compiler.get_converters([column[0] for column in select[:compiler.col_count]])
+        self.width = compiler.col_count if compiler.has_extra_select else None
+
+    @classmethod
+    def of(cls, queryset, compiler):
+        """A loader, or False for what it does not cover (known related objects, composite keys)."""
+        fields = [column[0] for column in compiler.select[:compiler.col_count]]
+        if queryset._known_related_objects or compiler.has_composite_fields(fields):
+            return False
+        return cls(compiler, queryset.db)
+
+    def load(self, connection, rows: list) -> list:
+        converters, start, end, init_list = self.converters, self.start, self.end, self.init_list
+        from_db, db = self.model.from_db, self.db
+        objects = []
+        for row in rows:
+            if converters:
+                row = list(row)
+                for position, (functions, expression) in converters.items():
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+            obj = from_db(db, init_list, row[start:end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
 
 
 def _hashable(value) -> bool:

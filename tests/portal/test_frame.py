@@ -321,3 +321,19 @@ def test_sections_are_worked_out_per_set_of_roles_and_marked_active_per_path(org
         [(s.label, s.links) for s in navigation(clinic_user, "/")]
     navigation(clinic_user, "/")[0].links.append(("changed", "/x/"))  # a page's own copy
     assert ("changed", "/x/") not in navigation(clinic_user, "/")[0].links
+
+
+def test_views_get_the_user_itself_not_lazy_wrappers(client, clinic_user):
+    """After the middleware, ``request.user`` is the user (django-otp's attributes on it), not
+    the auth and OTP middleware's lazy proxies; anonymous visitors get AnonymousUser."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils.functional import LazyObject
+
+    from organizations.models import User
+
+    response = client.get("/orders/")
+    assert response.status_code == 302 and isinstance(response.wsgi_request.user, AnonymousUser)
+    client.force_login(clinic_user)
+    request = client.get("/orders/").wsgi_request
+    assert type(request.user) is User and not isinstance(request.user, LazyObject)
+    assert request.user.pk == clinic_user.pk and request.user.is_verified() is False

@@ -163,3 +163,24 @@ def test_prepared_insert_writes_what_save_writes(django_assert_num_queries):
 
     assert stored(event.pk) == stored(saved.pk)
     assert AuditEvent.objects.get(pk=event.pk).at == event.at
+
+
+def test_the_order_page_query_loads_what_django_loads(graded_order, django_assert_num_queries):
+    """The order page's nine-table SELECT through the prepared loader: every field of the order
+    and of each related object as Django's own queryset loads them, relations cached."""
+    from django.forms.models import model_to_dict
+
+    expected = orders.views_portal.Order.objects.select_related(*orders.views_portal.ORDER_PAGE_RELATIONS).get(
+        pk=graded_order.pk)
+    with django_assert_num_queries(1):
+        (found,) = orders.views_portal._ORDER_PAGE(pk=graded_order.pk)
+    with django_assert_num_queries(0):
+        for relation in orders.views_portal.ORDER_PAGE_RELATIONS:
+            path = relation.split("__")
+            mine, theirs = found, expected
+            for step in path:
+                mine, theirs = getattr(mine, step), getattr(theirs, step)
+            assert (mine is None) == (theirs is None), relation
+            if mine is not None:
+                assert type(mine) is type(theirs) and model_to_dict(mine) == model_to_dict(theirs), relation
+    assert model_to_dict(found) == model_to_dict(expected) and found.created_at == expected.created_at
