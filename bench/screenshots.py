@@ -175,7 +175,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/accounts/login/")
             for path in shoot(base, out):
-                print(path.relative_to(ROOT))
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         finally:
             server.terminate()
             server.wait(timeout=30)
