@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.db.models.sql.compiler import (
     SQLAggregateCompiler, SQLCompiler, SQLDeleteCompiler, SQLInsertCompiler, SQLUpdateCompiler,
 )
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, Expression
 from django.db.models.lookups import Lookup
 from django.db.models.sql.datastructures import Join
 from django.db.models.sql.where import WhereNode
@@ -47,7 +47,7 @@ def compiled_once(queryset: QuerySet) -> QuerySet:
     return queryset
 
 
-_PLAIN = frozenset({str, int, bool, type(None), float})
+_NUMBERS = frozenset({int, bool, float})
 _classes: dict = {}
 
 
@@ -104,8 +104,10 @@ def fingerprint(query) -> tuple:
 
 def _hashable(value):
     kind = type(value)
-    if kind in _PLAIN:
+    if kind is str or value is None:
         return value
+    if kind in _NUMBERS:  # 1, 1.0 and True are equal in Python, not in SQL parameters
+        return kind, value
     if kind is WhereNode:
         return (WhereNode, value.connector, value.negated, tuple(_hashable(child) for child in value.children))
     if kind is Col:
@@ -114,6 +116,8 @@ def _hashable(value):
         # Django compares lookups by (class, lhs, rhs) (Lookup.identity), computed here without
         # the signature binding BaseExpression.identity does for every new expression.
         return (kind, _hashable(value.lhs), _hashable(value.rhs))
+    if isinstance(value, Expression):  # Django's identity, with its numbers typed as above
+        return ("expression", _hashable(value.identity))
     if isinstance(value, Join):  # its equality leaves out the join type, alias and nullability
         return ("join", value.identity, value.table_alias, value.join_type, value.nullable)
     if isinstance(value, dict):

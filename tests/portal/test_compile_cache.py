@@ -104,3 +104,12 @@ def test_writes_through_a_cached_queryset_compile_as_usual(org, north):
     assert list(queryset) == [order] and queryset.count() == 1
     assert queryset.update(local_id="CHANGED") == 1
     assert list(compiled_once(Order.objects.filter(pk=order.pk)).values_list("local_id", flat=True)) == ["CHANGED"]
+
+
+def test_equal_numbers_of_other_types_are_other_states():
+    from django.db.models import Value
+
+    as_int = Order.objects.annotate(flag=Value(1)).filter(organization_id=1)
+    as_bool = Order.objects.annotate(flag=Value(True)).filter(organization_id=1)
+    assert fingerprint(as_int.query) != fingerprint(as_bool.query)
+    assert fingerprint(as_int.query) == fingerprint(Order.objects.annotate(flag=Value(1)).filter(organization_id=1).query)
