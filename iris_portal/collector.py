@@ -40,7 +40,9 @@ def collect_due() -> int | None:
 class CollectorBetweenRequestsWSGI:
     """A WSGI application whose requests run with the automatic collector off; what is due runs
     before each request (see the module's docstring). In a threaded server a collection can
-    still fall inside another thread's request."""
+    still fall inside another thread's request. The collector stays off in the process: only a
+    web process should load it (gunicorn, runserver), not one with other long-running work,
+    whose cyclic garbage would wait for the next request."""
 
     def __init__(self, application):
         self.application = application
