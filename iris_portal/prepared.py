@@ -104,7 +104,7 @@ class PreparedQuery:
         sql, params = compiler.as_sql()
         names = {value: name for name, value in stand_ins.items()}
         # Per parameter: (the argument that fills it, None) or (None, the value the builder fixed).
-        slots = tuple((names[param], None) if _hashable(param) and param in names else (None, param)
+        slots = tuple((names[param], None) if _is_hashable(param) and param in names else (None, param)
                       for param in params)
         missing = set(stand_ins) - {name for name, _ in slots}
         if missing or any(str(value) in sql for value in stand_ins.values()):
@@ -160,7 +160,7 @@ class _RowLoader:
         return objects
 
 
-def _hashable(value) -> bool:
+def _is_hashable(value) -> bool:
     try:
         hash(value)
     except TypeError:
@@ -169,15 +169,16 @@ def _hashable(value) -> bool:
 
 
 def prepared_rows(connection, sql: str, params: Sequence, width: int | None = None) -> list[tuple]:
-    """Run a statement that returns rows (SELECT, INSERT ... RETURNING) and whose text repeats, as a server-side prepared
-    statement on PostgreSQL: parsed and planned once per database connection instead of once
-    per request. Other databases, and connections with execute wrappers (which expect Django's
-    cursor), run it through Django's cursor. ``width``: keep only that many leading columns.
+    """Run a statement that returns rows (SELECT, INSERT ... RETURNING) and whose text repeats,
+    as a server-side prepared statement on PostgreSQL: parsed and planned once per database
+    connection instead of once per request. Other databases, and connections with execute
+    wrappers (which expect Django's cursor), run it through Django's cursor. ``width``: keep
+    only that many leading columns.
 
     Django's query log (``assertNumQueries``, ``CaptureQueriesContext``, DEBUG) records it like
-    any query. Prepared statements can be turned off per database with the psycopg option
-    ``"OPTIONS": {"prepare_threshold": None}`` (e.g. behind a PgBouncer older than 1.21 in
-    transaction mode): the statement then runs unprepared."""
+    any query. With ``DB_PREPARED_STATEMENTS=0`` (psycopg's ``prepare_threshold`` left at
+    Django's None, e.g. behind a PgBouncer older than 1.21 in transaction mode) the statement
+    runs unprepared."""
     if connection.vendor != "postgresql" or connection.execute_wrappers:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

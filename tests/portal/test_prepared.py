@@ -135,6 +135,26 @@ def test_postgresql_plans_each_prepared_query_once_per_connection(graded_order, 
     assert prepared_event_statements() == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements are PostgreSQL's")
+def test_without_prepared_statements_the_same_rows_come_unprepared(graded_order):
+    """DB_PREPARED_STATEMENTS=0 leaves psycopg's prepare_threshold at Django's None: nothing is
+    prepared on the server (a transaction-mode PgBouncer could not route it), rows unchanged."""
+    events = orders.views_portal._EVENTS_OF_ORDER
+    expected = events(order_id=graded_order.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    raw = connection.connection
+    raw._prepared._names.clear()
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        assert events(order_id=graded_order.pk) == expected
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchone()[0] == 0
+    finally:
+        raw.prepare_threshold = threshold
+
+
 def test_prepared_rows_keeps_the_leading_columns_asked_for():
     from iris_portal.prepared import prepared_rows
 
@@ -184,3 +204,18 @@ def test_the_order_page_query_loads_what_django_loads(graded_order, django_asser
             if mine is not None:
                 assert type(mine) is type(theirs) and model_to_dict(mine) == model_to_dict(theirs), relation
     assert model_to_dict(found) == model_to_dict(expected) and found.created_at == expected.created_at
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("1", 5), ("0", None)])
+def test_the_setting_turns_prepared_statements_on_and_off(setting, expected):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused", "DB_PREPARED_STATEMENTS": setting,
+           "DJANGO_SETTINGS_MODULE": "iris_portal.settings"}
+    code = ("import json; from django.conf import settings; "
+            "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold')))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == expected
