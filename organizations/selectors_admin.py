@@ -5,8 +5,8 @@ selectors: what an organization admin manages; everyone else gets nothing, so an
 another organization (or a non-admin asking) is a 404."""
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from iris_portal.prepared import PreparedQuery
 from iris_portal.permissions import can_administer_organization, can_see_organization_data
+from iris_portal.prepared import PreparedQuery
 from iris_portal.scoping import organization_of, scope_to_organization
 
 from .models import Department, Device, Site, User
