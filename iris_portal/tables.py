@@ -10,13 +10,14 @@ signatures are cached, dates are formatted directly, cells are made by a maker p
 are joined in Python (``body_html``), which makes a 25-row page several times faster."""
 import copy
 import html
+import types
+import weakref
 from collections import OrderedDict
 from functools import cached_property, lru_cache
 
 import django_tables2 as tables
 import django_tables2.utils as tables_utils
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -127,6 +128,24 @@ class PortalTable(tables.Table):
         attrs = {"class": "table table-hover table-sm align-middle mb-0 portal-table"}
         template_name = "portal/table.html"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._refer_back_weakly()
+
+    def _refer_back_weakly(self) -> None:
+        """django-tables2's parts refer back to their table (its data, rows, bound columns, and
+        the table's own ``render_<column>`` methods bound on each column): reference cycles, so
+        a rendered table and all it showed waited for the cyclic collector. A weak proxy of the
+        table there instead lets reference counting free it when the page is done."""
+        table = weakref.proxy(self)
+        self.data.table = self.rows.table = self.columns._table = table
+        for bound_column in self.columns.columns.values():
+            bound_column._table = table
+            for name in ("render", "value", "order"):
+                method = getattr(bound_column, name, None)
+                if getattr(method, "__self__", None) is self:
+                    setattr(bound_column, name, types.MethodType(method.__func__, table))
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _registry[cls.chooser_key()] = cls
@@ -232,26 +251,7 @@ class PortalTable(tables.Table):
                 parts.append(html_text(formats.localize(cell)))
                 parts.append("</td>")
             parts.append("</tr>\n")
-        self._release_page_records()
         return mark_safe("".join(parts))
-
-    @property
-    def paginated(self) -> bool:
-        """Whether the table has a page (``{% if table.page %}`` would count the page's rows,
-        i.e. read them again once ``body_html`` has let them go)."""
-        return getattr(self, "page", None) is not None
-
-    def _release_page_records(self) -> None:
-        """Forget the page's records once its rows are written. Django's template context is a
-        reference cycle (RequestContext and the ContextDict it pushes refer to each other), so
-        the table and everything it holds wait for the cyclic collector after the response:
-        the 25 records with their related objects were ~600 of the ~770 objects it then walked
-        per Order Manager page. Read again, the page's rows are fetched again."""
-        rows = getattr(getattr(self, "page", None), "object_list", None)
-        queryset = getattr(rows, "data", None)
-        if isinstance(queryset, QuerySet):
-            queryset._result_cache = None
-            queryset._prefetch_done = False
 
     def chooser(self) -> list[tuple[str, str, bool]]:
         """(name, header, shown) for the column chooser, in table order."""

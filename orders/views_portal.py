@@ -9,13 +9,14 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.views import View
 
 from iris_portal.audit import audit_record
 from iris_portal.optional import optional
 from iris_portal.prepared import PreparedQuery
+from iris_portal.rendering import render
 from iris_portal.views.generic import ObjectActionMixin, ObjectDetailView, ObjectListView, ScopedViewMixin
 from patients.forms import PatientForm
 from patients.selectors import patient_list

@@ -13,7 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError, QuerySet
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -22,6 +22,7 @@ from django_tables2 import RequestConfig
 from ..audit import audit_record
 from ..compile_cache import compiled_once
 from ..permissions import can_see_organization_data
+from ..rendering import render
 from ..site_switcher import current_site
 from ..tables import CappedPaginator
 
