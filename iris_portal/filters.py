@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from .escaping import html_text
 from .widgets import fast_widget
@@ -63,7 +63,6 @@ class PortalFilterSet(django_filters.FilterSet):
                 if name in form.fields and self.request is not None:
                     _choose_from(form.fields[name], objects(self.request))
         return form
-
 
     @classmethod
     def data_from(cls, query):
