@@ -48,6 +48,16 @@ def test_good_rows_go_in_and_bad_rows_are_reported_with_row_column_and_reason(de
     assert job.file.storage.exists(job.file.name)  # the file is kept
 
 
+def test_the_inbox_chunk_keeps_names_as_written(demo):
+    """The chunk's JSON (orjson) keeps non-ASCII text as UTF-8 and reads back to the same requests."""
+    run_import(demo, csv_bytes([row("A", "M1", first="José", last="Müller-Ødegård")]))
+    (chunk,) = InboundMessage.objects.filter(channel="csv", organization=demo)
+    assert "José" in chunk.body and "Müller-Ødegård" in chunk.body
+    (item,) = json.loads(chunk.body)["rows"]
+    assert (item["request"]["Patient"]["Name"]["First"], item["request"]["Patient"]["Name"]["Last"]) == \
+        ("José", "Müller-Ødegård")
+
+
 def test_every_row_is_stored_raw_in_the_inbox_by_chunk(demo):
     job, _ = run_import(demo, csv_bytes([row("A", "M1"), row("B", "M2"), row("C", "M3", dob="x")]))
     chunks = InboundMessage.objects.filter(channel="csv", organization=demo).order_by("pk")
