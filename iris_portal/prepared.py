@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.query import ModelIterable, get_related_populators
@@ -176,9 +177,8 @@ def prepared_rows(connection, sql: str, params: Sequence, width: int | None = No
     only that many leading columns.
 
     Django's query log (``assertNumQueries``, ``CaptureQueriesContext``, DEBUG) records it like
-    any query. With ``DB_PREPARED_STATEMENTS=0`` (psycopg's ``prepare_threshold`` left at
-    Django's None, e.g. behind a PgBouncer older than 1.21 in transaction mode) the statement
-    runs unprepared."""
+    any query. With ``DB_PREPARED_STATEMENTS=0`` (``settings.IRIS_PREPARED_STATEMENTS``, e.g.
+    behind a PgBouncer older than 1.21 in transaction mode) the statement runs unprepared."""
     if connection.vendor != "postgresql" or connection.execute_wrappers:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -187,9 +187,19 @@ def prepared_rows(connection, sql: str, params: Sequence, width: int | None = No
         connection.ensure_connection()
         connection.validate_no_broken_transaction()
         started = time.monotonic()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            rows = cursor.fetchall()  # (not ``description``: building it cost more than the fetch)
+        raw = connection.connection
+        # Django leaves psycopg's prepare_threshold at None (no prepared statements), which also
+        # spares every other query psycopg's bookkeeping (with a threshold set, it keeps the text
+        # of the last 100 queries: megabytes for a bulk import's). It is set only for this call.
+        threshold = raw.prepare_threshold
+        if threshold is None and settings.IRIS_PREPARED_STATEMENTS:
+            raw.prepare_threshold = 0
+        try:
+            with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, prepare=True)
+                rows = cursor.fetchall()  # (not ``description``: building it cost more than the fetch)
+        finally:
+            raw.prepare_threshold = threshold
         if connection.queries_logged:
             connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return [row[:width] for row in rows] if width is not None else rows

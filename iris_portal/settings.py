@@ -132,12 +132,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     import tempfile
 
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"iris_test_{os.getpid()}.sqlite3")}
-elif os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0":
-    # Django turns psycopg's prepared statements off (prepare_threshold None). Its own cursors bind
-    # client-side and never prepare; only iris_portal.prepared.prepared_rows asks for it (the
-    # fixed-shape queries every page runs). DB_PREPARED_STATEMENTS=0 behind a transaction-mode
-    # PgBouncer older than 1.21, which cannot route prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+# PostgreSQL: iris_portal.prepared.prepared_rows runs the fixed-shape queries every page sends as
+# server-side prepared statements. Off (DB_PREPARED_STATEMENTS=0) behind a transaction-mode
+# PgBouncer older than 1.21, which cannot route prepared statements.
+IRIS_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organizations.User"
