@@ -3,9 +3,9 @@
 Turning a queryset into SQL costs Django more than running it: on the order page the seven
 SELECTs took ~10 ms of compiling (a third of the page's CPU) and ~3 ms of executing. A query
 whose SQL differs only in a few values (an order's id) can be compiled once and run again with
-other values: ``PreparedQuery`` does that, through Django's own row-to-model machinery
-(``ModelIterable``: ``select_related`` rows, converters, known related objects), then
-``prefetch_related_objects``.
+other values: ``PreparedQuery`` does that, and turns rows into objects as Django's
+``ModelIterable`` does (``select_related`` objects, converters, annotations) with what it works
+out from the compiled query kept too (``_RowLoader``), then ``prefetch_related_objects``.
 
     events_of_order = PreparedQuery(
         lambda order_id: OrderEvent.objects.filter(order_id=order_id).order_by("timestamp", "pk"),
@@ -22,7 +22,6 @@ Arguments are integers or strings and must reach the SQL unchanged (equality loo
 else is refused when the query is first compiled. The result is a list, not a queryset, so
 that nobody chains a filter the cached SQL would not have.
 """
-import copy
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,7 +44,7 @@ class PreparedQuery:
         self.build = build
         self.prefetch = tuple(prefetch)
         self._compiled: dict[tuple, tuple] = {}  # argument names and types -> compiled query
-        self._loaders: dict = {}  # database alias -> _RowLoader, or False: ModelIterable
+        self._loaders: dict = {}  # database alias -> _RowLoader
         self._lock = threading.Lock()
 
     def __call__(self, **arguments) -> list:
@@ -53,27 +52,11 @@ class PreparedQuery:
         connection = connections[queryset.db]  # this thread's connection
         loader = self._loaders.get(connection.alias)
         if loader is None:
-            loader = self._loaders[connection.alias] = _RowLoader.of(queryset, compiler)
-        if loader is not False:
-            rows = loader.load(connection, prepared_rows(connection, sql, params, loader.width))
-        else:
-            rows = self._through_model_iterable(queryset, compiler, sql, params)
+            loader = self._loaders[connection.alias] = _RowLoader(compiler, queryset.db)
+        rows = loader.load(connection, prepared_rows(connection, sql, params, loader.width))
         if self.prefetch and rows:
             prefetch_related_objects(rows, *self.prefetch)
         return rows
-
-    def _through_model_iterable(self, queryset, compiler, sql, params) -> list:
-        """Django's ModelIterable over the compiled SQL (shapes ``_RowLoader`` leaves to it)."""
-        compiler = copy.copy(compiler)  # the row layout (select, klass_info) of the compiled query
-        compiler.connection = connections[queryset.db]  # this thread's connection
-        compiler.as_sql = lambda *args, **kwargs: (sql, params)
-        width = compiler.col_count if compiler.has_extra_select else None
-        compiler.execute_sql = lambda *args, **kwargs: [prepared_rows(compiler.connection, sql, params, width)]
-        query = copy.copy(queryset.query)  # shallow: only its compiler differs
-        query.get_compiler = lambda *args, **kwargs: compiler
-        # A new queryset, not a copy: copying one evaluates it (QuerySet.__getstate__).
-        run = type(queryset)(model=queryset.model, query=query, using=queryset._db, hints=queryset._hints)
-        return list(ModelIterable(run))
 
     def sql(self, **arguments) -> tuple[str, tuple]:
         """The SQL and parameters this runs (tests compare them with Django's own)."""
@@ -101,8 +84,12 @@ class PreparedQuery:
         queryset = self.build(**stand_ins)
         if queryset._prefetch_related_lookups or queryset._iterable_class is not ModelIterable:
             raise ValueError("PreparedQuery builds a plain model queryset; give prefetch= instead")
+        if queryset._known_related_objects:
+            raise ValueError("PreparedQuery builds a plain model queryset (no related manager's)")
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
+        if compiler.has_composite_fields([column[0] for column in compiler.select[:compiler.col_count]]):
+            raise ValueError("PreparedQuery does not load composite primary keys")
         names = {value: name for name, value in stand_ins.items()}
         # Per parameter: (the argument that fills it, None) or (None, the value the builder fixed).
         slots = tuple((names[param], None) if _is_hashable(param) and param in names else (None, param)
@@ -131,14 +118,6 @@ class _RowLoader:
         self.annotations = tuple(compiler.annotation_col_map.items())
         self.converters = compiler.get_converters([column[0] for column in select[:compiler.col_count]])
         self.width = compiler.col_count if compiler.has_extra_select else None
-
-    @classmethod
-    def of(cls, queryset, compiler):
-        """A loader, or False for what it does not cover (known related objects, composite keys)."""
-        fields = [column[0] for column in compiler.select[:compiler.col_count]]
-        if queryset._known_related_objects or compiler.has_composite_fields(fields):
-            return False
-        return cls(compiler, queryset.db)
 
     def load(self, connection, rows: list) -> list:
         converters, start, end, init_list = self.converters, self.start, self.end, self.init_list

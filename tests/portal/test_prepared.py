@@ -226,3 +226,12 @@ def test_the_setting_turns_prepared_statements_on_and_off(setting, expected):
     code = "import json; from django.conf import settings; print(json.dumps(settings.IRIS_PREPARED_STATEMENTS))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) is expected
+
+
+def test_related_manager_querysets_are_refused_when_compiled(graded_order):
+    """A related manager's queryset carries its instance (known related objects), which the
+    row loader does not set: refused, like querysets with prefetch_related."""
+    prepared = PreparedQuery(lambda order_id: graded_order.events.filter(pk=order_id))
+    PreparedQuery.instances.remove(prepared)
+    with pytest.raises(ValueError, match="plain model queryset"):
+        prepared(order_id=1)
