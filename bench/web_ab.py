@@ -13,13 +13,10 @@ import argparse
 import http.client
 import os
 import subprocess
-import sys
-import socket
-import time
 from pathlib import Path
 
 from _setup import cpu_seconds, django_setup, machine, production_cache
-from web_load import DEFAULT_URL, free_port, session_cookie
+from web_load import DEFAULT_URL, free_port, gunicorn_command, server_env, session_cookie, wait_for_port
 
 PAGES = {
     "list": "/orders/",
@@ -31,22 +28,15 @@ PAGES = {
 
 
 def start(tree: Path, url: str, name: str = "web_ab") -> tuple[subprocess.Popen, int]:
+    """One gunicorn sync worker serving ``tree`` (``WEB_AB_APP``: another WSGI module, e.g. an
+    instrumented one on ``WEB_AB_PYTHONPATH``)."""
     port = free_port()
-    env = {**os.environ, "PGAPPNAME": name, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
-           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"), "DB_CONN_MAX_AGE": "600",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("WEB_AB_PYTHONPATH")]))}
-    command = [str(Path(sys.executable).with_name("gunicorn")), os.environ.get("WEB_AB_APP", "iris_portal.wsgi"), "-w", "1",
-               "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--log-level", "warning"]
+    env = server_env(url, PGAPPNAME=name,
+                     PYTHONPATH=os.pathsep.join(filter(None, [str(tree), os.environ.get("WEB_AB_PYTHONPATH")])))
+    command = gunicorn_command(port, 1, 1, app=os.environ.get("WEB_AB_APP", "iris_portal.wsgi"))
     server = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, port
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_for_port(port)
+    return server, port
 
 
 def backend_pid(application_name: str) -> int:

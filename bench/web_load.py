@@ -184,13 +184,31 @@ def server_pids(master: int) -> tuple[list[int], list[int]]:
     return [master, *children], backends
 
 
-def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
+def gunicorn_command(port: int, workers: int, threads: int, app: str = "iris_portal.wsgi") -> list[str]:
     """gunicorn as deployed: sync workers, or gthread workers when ``threads`` > 1."""
-    command = [str(Path(sys.executable).with_name("gunicorn")), "iris_portal.wsgi", "-w", str(workers),
+    command = [str(Path(sys.executable).with_name("gunicorn")), app, "-w", str(workers),
                "-b", f"127.0.0.1:{port}", "--access-logfile", "-", "--log-level", "warning"]
     if threads > 1:
         command += ["-k", "gthread", "--threads", str(threads)]
     return command
+
+
+def server_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmarked server: production settings on the benchmark database."""
+    return {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"), "DB_CONN_MAX_AGE": "600", **extra}
+
+
+def wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def summarize(results: dict[str, list[float]], elapsed: float) -> dict[str, dict[str, float]]:
@@ -245,21 +263,11 @@ def main() -> None:
         else:
             plan.append(("order list", rng.choice(list_paths)))
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
-           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only"), "DB_CONN_MAX_AGE": "600"}
-    server = subprocess.Popen(gunicorn_command(port, args.workers, args.threads), cwd=ROOT, env=env,
+    server = subprocess.Popen(gunicorn_command(port, args.workers, args.threads), cwd=ROOT, env=server_env(url),
                               stdout=subprocess.DEVNULL)
     summaries = {}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_for_port(port)
         warm = [("warm", p) for p in list_paths * 4] + [("warm", f"/orders/{i}/") for i in order_ids[:40]]
         run_load(port, cookies, warm, max(levels))
         app_pids, db_pids = server_pids(server.pid)

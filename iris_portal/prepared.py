@@ -25,6 +25,7 @@ that nobody chains a filter the cached SQL would not have.
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import psycopg
 from django.conf import settings
@@ -43,32 +44,30 @@ class PreparedQuery:
         PreparedQuery.instances.append(self)
         self.build = build
         self.prefetch = tuple(prefetch)
-        self._compiled: dict[tuple, tuple] = {}  # argument names and types -> compiled query
-        self._loaders: dict = {}  # database alias -> _RowLoader
+        self._compiled: dict[tuple, _Compiled] = {}  # argument names and types -> compiled query
         self._lock = threading.Lock()
 
     def __call__(self, **arguments) -> list:
-        queryset, compiler, (sql, params) = self._compiled_for(arguments)
-        connection = connections[queryset.db]  # this thread's connection
-        loader = self._loaders.get(connection.alias)
-        if loader is None:
-            loader = self._loaders[connection.alias] = _RowLoader(compiler, queryset.db)
-        rows = loader.load(connection, prepared_rows(connection, sql, params, loader.width))
+        compiled, params = self._compiled_for(arguments)
+        connection = connections[compiled.db]  # this thread's connection
+        loader = compiled.loader
+        rows = loader.load(connection, prepared_rows(connection, compiled.sql, params, loader.width))
         if self.prefetch and rows:
             prefetch_related_objects(rows, *self.prefetch)
         return rows
 
     def sql(self, **arguments) -> tuple[str, tuple]:
         """The SQL and parameters this runs (tests compare them with Django's own)."""
-        return self._compiled_for(arguments)[2]
+        compiled, params = self._compiled_for(arguments)
+        return compiled.sql, params
 
-    def _compiled_for(self, arguments: dict):
+    def _compiled_for(self, arguments: dict) -> "tuple[_Compiled, tuple]":
         for name, value in arguments.items():
             if type(value) not in (int, str):
                 raise TypeError(f"PreparedQuery argument {name}={value!r}: only int and str values")
         shape = tuple(sorted((name, type(value).__name__) for name, value in arguments.items()))
-        queryset, compiler, sql, slots = self._compile(shape, arguments)
-        return queryset, compiler, (sql, tuple(arguments[name] if name else value for name, value in slots))
+        compiled = self._compile(shape, arguments)
+        return compiled, tuple(arguments[name] if name else value for name, value in compiled.slots)
 
     def _compile(self, shape: tuple, arguments: dict):
         compiled = self._compiled.get(shape)
@@ -98,7 +97,17 @@ class PreparedQuery:
         if missing or any(str(value) in sql for value in stand_ins.values()):
             raise ValueError(f"PreparedQuery: arguments {sorted(missing) or sorted(stand_ins)} do not reach the "
                              "SQL as parameters unchanged")
-        return queryset, compiler, sql, slots
+        return _Compiled(queryset.db, sql, slots, _RowLoader(compiler, queryset.db))
+
+
+class _Compiled(NamedTuple):
+    """One shape of a PreparedQuery: its database, SQL, where each parameter comes from, and how
+    its rows become objects."""
+
+    db: str
+    sql: str
+    slots: tuple
+    loader: "_RowLoader"
 
 
 class _RowLoader:

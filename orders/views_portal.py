@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, get_urlconf, reverse
 from django.views import View
 
 from iris_portal.audit import audit_record
@@ -105,11 +105,11 @@ _IMAGES_OF_ORDER = PreparedQuery(lambda order_id: Image.objects.filter(order_id=
 def _url_name(name: str, *args) -> str:
     """``name`` when that page is installed (another issue's), else "" (fixed for a URLconf:
     worked out once)."""
-    return _installed_url_name(name, args, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return _installed_url_name(name, args, get_urlconf() or settings.ROOT_URLCONF)
 
 
 @lru_cache(maxsize=64)
-def _installed_url_name(name: str, args: tuple, urlconf, script_prefix: str) -> str:
+def _installed_url_name(name: str, args: tuple, urlconf) -> str:
     try:
         reverse(name, args=args or [1], urlconf=urlconf)
     except NoReverseMatch:
