@@ -91,7 +91,7 @@ class Phases:
     are counted in their parents too), and in cyclic garbage collections."""
 
     STEPS = (("orders.intake.csv.mapping", "FilePlan.request", "map a row to an OrderRequest dict"),
-             ("orders.services.order_batch", "OrderBatch._parse", "canonical parsing (parse_order_request)"),
+             ("orders.services.order_batch", "OrderBatch.prepare", "canonical parsing (parse_order_request)"),
              ("orders.services.order_batch", "OrderBatch._apply", "rules and writes of a run (incl. the next four)"),
              ("orders.services.order_batch", "_State.load", "  load the run's patients, orders, open exams"),
              ("orders.services.order_batch", "OrderBatch._write", "  writes: patients, orders, exams, events"),

@@ -2,11 +2,7 @@
 from django.db import migrations
 
 
-def postgresql_indexes(indexes: list[tuple[str, str, str]]) -> migrations.RunPython:
-    """Create ``(name, table, columns SQL)`` indexes on PostgreSQL only (e.g. with an operator
-    class such as ``varchar_pattern_ops``, which SQLite does not know); drop them when
-    migrating back. On other databases the operation does nothing."""
-
+def _postgresql_index_functions(indexes: list[tuple[str, str, str]]):
     def create(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
             for name, table, columns in indexes:
@@ -17,7 +13,34 @@ def postgresql_indexes(indexes: list[tuple[str, str, str]]) -> migrations.RunPyt
             for name, _table, _columns in indexes:
                 schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
+    return create, drop
+
+
+def postgresql_indexes(indexes: list[tuple[str, str, str]]) -> migrations.RunPython:
+    """Create ``(name, table, columns SQL)`` indexes on PostgreSQL only (e.g. with an operator
+    class such as ``varchar_pattern_ops``, which SQLite does not know); drop them when
+    migrating back. On other databases the operation does nothing."""
+    create, drop = _postgresql_index_functions(indexes)
     return migrations.RunPython(create, drop, elidable=False)
+
+
+def postgresql_indexes_dropped(indexes: list[tuple[str, str, str]]) -> migrations.RunPython:
+    """The reverse of ``postgresql_indexes``: drop them (an index declared on the model took
+    their place), recreate them when migrating back."""
+    create, drop = _postgresql_index_functions(indexes)
+    return migrations.RunPython(drop, create, elidable=False)
+
+
+def postgresql_sql(forward: str, backward: str) -> migrations.RunPython:
+    """Raw SQL run on PostgreSQL only (storage settings other databases do not have)."""
+
+    def run(sql):
+        def apply(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(sql)
+        return apply
+
+    return migrations.RunPython(run(forward), run(backward), elidable=False)
 
 
 def foreign_key_indexes_drop(indexes: list[tuple[str, str, str]],

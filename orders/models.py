@@ -33,6 +33,11 @@ class OrderSource(models.TextChoices):
     CLI = "cli", "Command line"
 
 
+# Order foreign keys that intake leaves empty on most orders (partial indexes, see Order.Meta).
+SPARSE_FOREIGN_KEYS = {"device": "device", "referring_provider": "referring", "camera_operator": "operator",
+                       "primary_care_provider": "pcp"}  # field: short name for the index
+
+
 class Order(FastLoadModel):
     # organization and site: no index of their own (db_index=False), the composite indexes and
     # the unique constraint below lead with them; every bulk-imported row spared two entries.
@@ -40,7 +45,8 @@ class Order(FastLoadModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="orders")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="orders", db_index=False)
     department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True)
-    device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders",
+                               db_index=False)
     local_id = models.CharField("order id", max_length=64)
     evaluation_types = models.JSONField(help_text="Evaluation type codes (one or more).")
     state = models.CharField("exam state", max_length=2, choices=STATE_CHOICES)
@@ -60,10 +66,10 @@ class Order(FastLoadModel):
         Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="ordered_orders"
     )
     referring_provider = models.ForeignKey(
-        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="referred_orders"
+        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="referred_orders", db_index=False
     )
     camera_operator = models.ForeignKey(
-        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="operated_orders"
+        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="operated_orders", db_index=False
     )
     camera_operator_info = models.JSONField(
         default=dict, blank=True, help_text="Camera operator as submitted (name, email, user name)."
@@ -73,7 +79,7 @@ class Order(FastLoadModel):
     health_plan_member_id = models.CharField(max_length=64, blank=True)
     health_plan_individual_id = models.CharField(max_length=64, blank=True)
     primary_care_provider = models.ForeignKey(
-        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="pcp_orders"
+        Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="pcp_orders", db_index=False
     )
     pcp_email = models.CharField("PCP email / Direct address", max_length=254, blank=True)
     pcp_fax = models.CharField("PCP fax", max_length=40, blank=True)
@@ -88,7 +94,10 @@ class Order(FastLoadModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "local_id"], name="order_local_id_unique"),
+            # Also the Order Manager's order-id search (``LIKE 'x%'`` on PostgreSQL, through the
+            # operator class): one index for both, one entry per order.
+            models.UniqueConstraint(fields=["organization", "local_id"], name="order_local_id_unique",
+                                    opclasses=["", "varchar_pattern_ops"]),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "-created_at"], name="order_org_status_idx"),
@@ -96,6 +105,10 @@ class Order(FastLoadModel):
             models.Index(fields=["site", "-created_at"], name="order_site_created_idx"),
             # The dashboard's "results this week" and turnaround chart (graded_at ranges).
             models.Index(fields=["organization", "graded_at"], name="order_org_graded_idx"),
+            # Foreign keys most orders leave empty: only the rows that have one are indexed (what
+            # reads them, and PostgreSQL's ON DELETE SET NULL, look one value up).
+            *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"order_{short}_idx")
+              for name, short in SPARSE_FOREIGN_KEYS.items()),
         ]
 
     def __str__(self) -> str:
@@ -220,13 +233,17 @@ class OrderEvent(FastLoadModel):
     success = models.BooleanField(default=True)
     error_message = models.TextField(blank=True)
     payload = models.JSONField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              db_index=False)
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="When a channel publisher (e.g. the Cloud Direct events stream) sent it."
     )
 
     class Meta:
         ordering = ["timestamp", "id"]
+        indexes = [  # most events have no actor (intake channels): only those with one are indexed
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="order_event_actor_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.transaction_id}"

@@ -57,7 +57,10 @@ class Patient(FastLoadModel):
         ]
         indexes = [
             models.Index(fields=["organization", "last_name", "first_name"], name="patient_org_name_idx"),
-            models.Index(fields=["organization", "local_id"], name="patient_org_local_id_idx"),
+            # Equality lookups (the order service) and, on PostgreSQL, the patient search's
+            # ``LIKE 'x%'`` (varchar_pattern_ops serves both; one index entry per patient).
+            models.Index(fields=["organization", "local_id"], name="patient_org_local_id_idx",
+                         opclasses=["", "varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

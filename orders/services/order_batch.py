@@ -90,8 +90,13 @@ class OrderBatch:
         self.replayed = 0  # bulk runs that had to be replayed one by one (races, bugs): should stay 0
 
     def process(self, items: list[tuple[Any, dict]], *, inbound: InboundMessage) -> list[BatchResult]:
+        return self.process_prepared([self.prepare(key, body) for key, body in items], inbound=inbound)
+
+    def process_prepared(self, items: list["_Item"], *, inbound: InboundMessage) -> list[BatchResult]:
+        """``process`` for requests already through ``prepare`` (which needs no database: an
+        import prepares the next chunk while PostgreSQL writes this one)."""
         with transaction.atomic():
-            results = self._run([self._parse(key, body) for key, body in items], inbound)
+            results = self._run(items, inbound)
             failed = sum(1 for result in results if result.outcome == FAILED)
             status = InboundStatus.REJECTED if results and failed == len(results) else InboundStatus.PROCESSED
             inbound_finish(inbound, status=status, organization=self.organization,
@@ -106,7 +111,7 @@ class OrderBatch:
         with transaction.atomic():
             items = []
             for key, body, inbound in messages:
-                item = self._parse(key, body)
+                item = self.prepare(key, body)
                 item.inbound = inbound
                 items.append(item)
             results = self._run(items, None)
@@ -129,7 +134,8 @@ class OrderBatch:
     # -- classification ----------------------------------------------------------------------
 
     @staticmethod
-    def _parse(key, body: dict | OrderRequest) -> _Item:
+    def prepare(key, body: dict | OrderRequest) -> _Item:
+        """The request parsed (canonical OrderRequest) or its errors: pure Python, no database."""
         if isinstance(body, OrderRequest):  # built by a channel adapter: the service's requirements apply
             errors = body.required_errors()
             return _Item(key, body, None if errors else body, errors)

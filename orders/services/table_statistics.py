@@ -6,14 +6,23 @@ small (a new customer's first import; autovacuum off, or not yet round: it analy
 a minute per table) is planned as tiny: the lookups then read every order of the organization
 for every chunk, so an import slowed down as it grew (27 ms a chunk at 60,000 orders, measured
 with bench/csv_import.py). ``GrowthAnalyzer`` runs ANALYZE whenever the import has doubled what
-the tables held at the last analysis, as autovacuum would between two of its rounds."""
+the tables held at the last analysis, as autovacuum would between two of its rounds.
+
+Only the columns the lookups filter on are analysed (and each table's size, which ANALYZE always
+updates): the other columns' statistics are autovacuum's business, and computing them for all of
+the orders table's ~40 columns was most of the ~11 us a row these analyses cost at 20,000 rows."""
 from django.db import connection
 
 from patients.models import Patient
 
 from ..models import Order, OrderExam
 
-BULK_MODELS = (Patient, Order, OrderExam)
+# The bulk tables and the fields the batch order service looks their rows up by.
+KEY_FIELDS = {
+    Patient: ("organization", "site", "local_id", "floating"),
+    Order: ("organization", "local_id"),
+    OrderExam: ("patient", "evaluation_type", "is_open"),
+}
 FIRST_ANALYSIS_ROWS = 1000
 
 
@@ -33,9 +42,8 @@ class GrowthAnalyzer:
         self.written += count
         if self.written < self.threshold:
             return False
-        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in BULK_MODELS)
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {tables}")
+            cursor.execute(f"ANALYZE {_analysed_columns()}")
         self.threshold = max(FIRST_ANALYSIS_ROWS, self._rows_known())
         self.written = 0
         return True
@@ -47,3 +55,11 @@ class GrowthAnalyzer:
             cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Order._meta.db_table])
             row = cursor.fetchone()
         return max(0, int(row[0])) if row else 0
+
+
+def _analysed_columns() -> str:
+    """``table (column, ...), ...`` for ANALYZE."""
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"{quote(model._meta.db_table)} ({', '.join(quote(model._meta.get_field(name).column) for name in names)})"
+        for model, names in KEY_FIELDS.items())

@@ -164,6 +164,27 @@ def test_an_internal_error_fails_the_job_keeps_the_file_and_a_rerun_finishes(dem
     assert done.status == ImportStatus.DONE and done.created_count == 1 and done.row_errors.count() == 0
 
 
+def test_an_error_while_reading_ahead_fails_the_job_after_the_chunks_before_it(demo, monkeypatch):
+    """The next chunks are read and parsed in a background thread: its errors end the job as
+    any other internal error does, after the chunks already committed."""
+    from orders.services.order_batch import OrderBatch
+
+    real = OrderBatch.prepare
+
+    def prepare(key, body):
+        if key == 4:  # the second chunk (two rows a chunk in these tests)
+            raise RuntimeError("unreadable")
+        return real(key, body)
+
+    monkeypatch.setattr(OrderBatch, "prepare", staticmethod(prepare))
+    job = import_job_create(organization=demo, content=csv_bytes([row("A", "M1"), row("B", "M2"), row("C", "M3")]),
+                            name="o.csv", source=ImportSource.COMMAND)
+    failed = import_job_run(job.pk)
+    assert failed.status == ImportStatus.FAILED and "RuntimeError" in failed.message
+    assert set(Order.objects.filter(organization=demo).values_list("local_id", flat=True)) == {"A", "B"}
+    assert failed.done_rows == 2
+
+
 def test_a_finished_job_is_not_run_twice(demo):
     job, _ = run_import(demo, csv_bytes([row("A", "M1")]))
     before = InboundMessage.objects.count()
