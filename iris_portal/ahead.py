@@ -17,7 +17,13 @@ the consumer came back from PostgreSQL (5 ms by default, a few dozen round trips
 switch interval is lowered while this runs, for the same reason: the consumer, back from a
 wait, gets the GIL back after at most that interval plus the producer's current row.
 
-The queue holds at most ``depth`` items: memory stays bounded whatever the input's size. An
+``discard(objects)`` hands over objects the consumer is done with (an imported chunk's rows and
+parsed requests): the producer drops them one at a time while the gate is open, so freeing them
+(~10 us a row for an import) also happens while the consumer waits.
+
+At most ``depth`` items are ahead of the consumer, built or being built: the producer starts the
+next one only when the consumer has taken one (memory stays bounded whatever the input's size:
+for an import, the chunk being written, the next one, and the last one's leftovers). An
 exception in the producer is raised in the consumer at the item where it happened; leaving the
 ``with`` block stops the producer (at its next ``pause``) and waits for its thread."""
 import queue
@@ -43,14 +49,16 @@ class AheadWhileWaiting(Generic[T]):
     ``connection``: a Django database connection whose waits open the gate (PostgreSQL; with
     any other backend the producer runs only while the consumer waits for its next item)."""
 
-    def __init__(self, produce: Callable[[Callable[[], None]], Iterable[T]], *, connection=None, depth: int = 2):
+    def __init__(self, produce: Callable[[Callable[[], None]], Iterable[T]], *, connection=None, depth: int = 1):
         self._produce = produce
         self._connection = connection
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue = queue.Queue()
+        self._room = threading.Semaphore(depth)  # items the producer may build before one is taken
         self._gate = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="import-ahead", daemon=True)
         self._unhook: Callable[[], None] | None = None
+        self._discarded: list = []
         self._interval = sys.getswitchinterval()
 
     def __enter__(self) -> Iterator[T]:
@@ -63,13 +71,20 @@ class AheadWhileWaiting(Generic[T]):
     def __exit__(self, *exc) -> None:
         self._stopping = True
         self._gate.set()
-        while self._thread.is_alive():  # a producer blocked on a full queue needs room to see the stop
-            self._drain()
-            self._thread.join(timeout=0.05)
+        self._room.release()  # a producer waiting for room wakes up and sees the stop
+        self._thread.join()
         self._drain()
+        self._discarded.clear()
         if self._unhook is not None:
             self._unhook()
         sys.setswitchinterval(self._interval)
+
+    def discard(self, objects: Iterable) -> None:
+        """Give the producer these objects to drop (hold no other reference to them). What the
+        producer has not dropped yet of the previous call's objects is dropped here: at most
+        one call's worth waits, so memory stays bounded when the producer is short of time."""
+        self._discarded.clear()
+        self._discarded.extend(objects)
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -85,27 +100,41 @@ class AheadWhileWaiting(Generic[T]):
             raise StopIteration
         if kind == _ERROR:
             raise value
+        self._room.release()
         return value
 
     # -- producer thread ----------------------------------------------------------------------
 
     def _pause(self) -> None:
-        if not self._gate.is_set():
-            self._gate.wait()
+        gate, discarded = self._gate, self._discarded
+        if not gate.is_set():
+            gate.wait()
+        while discarded and gate.is_set():
+            discarded.pop()  # one object freed at a time: the consumer may want the GIL back
         if self._stopping:
             raise _Stopped
 
     def _run(self) -> None:
+        items = iter(self._produce(self._pause))
         try:
-            for item in self._produce(self._pause):
-                self._queue.put((_ITEM, item))
+            while True:
+                self._room.acquire()
                 if self._stopping:
                     return
-            self._queue.put((_END, None))
+                try:
+                    item = next(items)
+                except StopIteration:
+                    self._queue.put((_END, None))
+                    return
+                self._queue.put((_ITEM, item))
         except _Stopped:
             return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             self._queue.put((_ERROR, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's own clean-up (closing the file) runs here, in this thread
 
     # -- helpers ------------------------------------------------------------------------------
 

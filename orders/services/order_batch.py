@@ -73,6 +73,35 @@ class _Item:
     errors: list[FieldError]
     inbound: InboundMessage | None = None  # the message's own inbox row (stream channels)
     processed_alone: bool = False  # went through order_request_process, which finished its row
+    # What the rules derive from the request alone, worked out by ``prepare`` (no database):
+    # ``_provider_data``'s answer (or its rejection) and warnings, ``_demographics``.
+    providers: list | RequestRejected | None = None
+    provider_warnings: list[str] = field(default_factory=list)
+    demographics: Any = None
+
+    def derive(self) -> "_Item":
+        request = self.request
+        if request is not None:
+            scratch = _Context(organization=None, request=request, source="")
+            try:
+                self.providers = _provider_data(scratch)
+            except RequestRejected as exc:
+                self.providers = exc
+            self.provider_warnings = scratch.warnings
+            self.demographics = _demographics(request.patient)
+        return self
+
+    def provider_data(self, ctx: _Context) -> list:
+        """``_provider_data(ctx)``, from what ``derive`` worked out: the same rejection, the same
+        warnings added to the context's."""
+        if self.providers is None:
+            return _provider_data(ctx)
+        if isinstance(self.providers, RequestRejected):
+            raise self.providers
+        for warning in self.provider_warnings:
+            if warning not in ctx.warnings:
+                ctx.warnings.append(warning)
+        return self.providers
 
 
 class OrderBatch:
@@ -135,12 +164,13 @@ class OrderBatch:
 
     @staticmethod
     def prepare(key, body: dict | OrderRequest) -> _Item:
-        """The request parsed (canonical OrderRequest) or its errors: pure Python, no database."""
+        """The request parsed (canonical OrderRequest) or its errors, and what the rules derive
+        from the request alone: pure Python, no database."""
         if isinstance(body, OrderRequest):  # built by a channel adapter: the service's requirements apply
             errors = body.required_errors()
-            return _Item(key, body, None if errors else body, errors)
+            return _Item(key, body, None if errors else body, errors).derive()
         try:
-            return _Item(key, body, parse_order_request(body), [])
+            return _Item(key, body, parse_order_request(body), []).derive()
         except RequestRejected as exc:
             return _Item(key, body, None, exc.errors)
 
@@ -200,7 +230,7 @@ class OrderBatch:
                 _check_subscribed(org, req.order.evaluation_types)
                 site = _site_for(ctx)
                 exam_state = _exam_state(req, site)
-                provider_data = _provider_data(ctx)
+                provider_data = item.provider_data(ctx)
                 patient = state.patient_find(site, req.patient.local_id)
                 existing = state.orders.get(req.order.local_id)
                 if existing is not None:
@@ -213,7 +243,7 @@ class OrderBatch:
             if existing is not None:
                 decision.order, decision.duplicate = existing, True
                 continue
-            demographics = _demographics(req.patient)
+            demographics = item.demographics
             if patient is None:
                 patient = state.patient_add(patient_build(organization=org, site=site, local_id=req.patient.local_id,
                                                           demographics=demographics, new=_new_patient))

@@ -111,7 +111,7 @@ def import_job_steps(job_id: int) -> Iterator[ImportJob]:
             for chunk in chunks:
                 _chunk_import(job, batch, plan, chunk)
                 statistics.rows_written(len(chunk.rows))
-                chunk.release()  # nothing of it left for the collector to visit
+                chunks.discard(chunk.release())  # freed by the producer, while PostgreSQL works
                 yield job
         _finish(job, ImportStatus.DONE)
     except Exception as exc:  # noqa: BLE001 - the job must end in a state people can see
@@ -159,10 +159,12 @@ class _Chunk:
     prepared: list = field(default_factory=list)  # the readable rows' requests, through OrderBatch.prepare
     body: str = ""  # the inbox text of the chunk's requests (R11)
 
-    def release(self) -> None:
-        """Drop the rows and requests once imported (the producer's frame may still hold this
-        object while the caller yields)."""
+    def release(self) -> list:
+        """The rows and requests, handed over once imported (the chunk object itself may still
+        be held by the producer's frame while the caller yields)."""
+        spent = [*self.rows, *self.prepared]
         self.rows, self.prepared, self.body = [], [], ""
+        return spent
 
 
 def _chunks(table: Table, plan: FilePlan, job: ImportJob, pause) -> Iterator[_Chunk]:
