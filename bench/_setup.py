@@ -83,6 +83,17 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+def server_cpu_seconds(backend_pid: int) -> float:
+    """CPU time of the whole PostgreSQL server a backend belongs to: its postmaster's children,
+    live (user + system) and exited (the postmaster's cutime + cstime). An import that opens a
+    second connection for a while (iris_portal.commit_behind) is counted whole."""
+    status = Path(f"/proc/{backend_pid}/status").read_text()
+    postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+    fields = _stat_fields(postmaster)
+    exited = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0  # cutime, cstime
+    return exited + cpu_seconds(postmaster, children=True) - cpu_seconds(postmaster)
+
+
 def cpu_seconds(*pids: int, children: bool = False) -> float:
     """User + system CPU time these processes have used so far (Linux /proc; 0 for ones that are
     gone); ``children``: also their child processes' (``hl7_listener --processes``). CPU time is

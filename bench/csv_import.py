@@ -24,7 +24,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from _setup import cpu_seconds, django_setup, machine
+from _setup import django_setup, machine, server_cpu_seconds
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/iris_csv"
 HEADER = ["OrderControlCode", "SiteLocalId", "OrderLocalId", "EvaluationType", "OrderScheduledTime",
@@ -44,13 +44,14 @@ def write_csv(path: Path, rows: int, prefix: str) -> None:
 
 
 def backend_cpu_seconds() -> float:
-    """CPU time used so far by this connection's PostgreSQL backend (same machine: /proc)."""
+    """CPU time used so far by the PostgreSQL server (all its processes: the import may use two
+    connections, and the WAL writer and checkpointer work for it too; same machine: /proc)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    return cpu_seconds(pid)
+    return server_cpu_seconds(pid)
 
 
 def import_file(path: Path):

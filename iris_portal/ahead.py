@@ -46,18 +46,20 @@ class _Stopped(Exception):
 class AheadWhileWaiting(Generic[T]):
     """``with AheadWhileWaiting(produce, connection=connection) as items: for item in items: ...``
     where ``produce(pause)`` returns an iterable and calls ``pause()`` between units of work.
-    ``connection``: a Django database connection whose waits open the gate (PostgreSQL; with
-    any other backend the producer runs only while the consumer waits for its next item)."""
+    ``connection``: a Django database connection (or a list of them) whose waits open the gate
+    (PostgreSQL; with any other backend the producer runs only while the consumer waits for its
+    next item)."""
 
     def __init__(self, produce: Callable[[Callable[[], None]], Iterable[T]], *, connection=None, depth: int = 1):
         self._produce = produce
-        self._connection = connection
+        # one Django connection, or several (CommitBehind's two take turns)
+        self._connections = [c for c in (connection if isinstance(connection, list | tuple) else [connection]) if c]
         self._queue: queue.Queue = queue.Queue()
         self._room = threading.Semaphore(depth)  # items the producer may build before one is taken
         self._gate = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="import-ahead", daemon=True)
-        self._unhook: Callable[[], None] | None = None
+        self._unhooks: list[Callable[[], None]] = []
         self._discarded: list = []
         self._interval = sys.getswitchinterval()
 
@@ -75,8 +77,8 @@ class AheadWhileWaiting(Generic[T]):
         self._thread.join()
         self._drain()
         self._discarded.clear()
-        if self._unhook is not None:
-            self._unhook()
+        for unhook in self._unhooks:
+            unhook()
         sys.setswitchinterval(self._interval)
 
     def discard(self, objects: Iterable) -> None:
@@ -146,24 +148,25 @@ class AheadWhileWaiting(Generic[T]):
                 return
 
     def _hook(self) -> None:
-        """Open the gate during each of the connection's waits (psycopg 3 ``Connection.wait``)."""
-        if self._connection is None or self._connection.vendor != "postgresql":
-            return
-        self._connection.ensure_connection()
-        raw = self._connection.connection
-        original = raw.wait
-        gate = self._gate
+        """Open the gate during each of the connections' waits (psycopg 3 ``Connection.wait``)
+        in the consuming thread (not a COMMIT another thread runs on one of them)."""
+        consumer = threading.get_ident()
+        for connection in self._connections:
+            if connection.vendor != "postgresql":
+                continue
+            connection.ensure_connection()
+            raw = connection.connection
+            original = raw.wait
+            gate = self._gate
 
-        def wait(*args, **kwargs):
-            gate.set()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                gate.clear()
+            def wait(*args, _original=original, **kwargs):
+                if threading.get_ident() != consumer:
+                    return _original(*args, **kwargs)
+                gate.set()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    gate.clear()
 
-        raw.wait = wait
-
-        def unhook():
-            raw.__dict__.pop("wait", None)
-
-        self._unhook = unhook
+            raw.wait = wait
+            self._unhooks.append(lambda raw=raw: raw.__dict__.pop("wait", None))

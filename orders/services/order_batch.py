@@ -22,6 +22,7 @@ import json
 import logging
 import operator
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,9 @@ class OrderBatch:
         self.departments: dict = {}  # shared by every request of the batch (see _Context)
         self._guid_spellings: set[str] = set()  # ClientGuid texts already checked to be this organization
         self.replayed = 0  # bulk runs that had to be replayed one by one (races, bugs): should stay 0
+        # Called before a request goes through the order service alone (which may read or change
+        # anything): an import settles the previous chunk's COMMIT there (CommitBehind.settle).
+        self.before_alone: Callable[[], None] | None = None
 
     def process(self, items: list[tuple[Any, dict]], *, inbound: InboundMessage) -> list[BatchResult]:
         return self.process_prepared([self.prepare(key, body) for key, body in items], inbound=inbound)
@@ -185,6 +189,8 @@ class OrderBatch:
     # -- one by one, through the order service -----------------------------------------------
 
     def _one(self, item: _Item) -> BatchResult:
+        if self.before_alone is not None:
+            self.before_alone()
         outcome = order_request_process(body=item.body, channel=self.channel, sender=self.sender,
                                         organization=self.organization, actor=self.actor, inbound=item.inbound)
         item.processed_alone = True

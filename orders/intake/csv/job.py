@@ -16,11 +16,12 @@ from itertools import islice
 import orjson
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from iris_portal.ahead import AheadWhileWaiting
 from iris_portal.collector import collector_paused
+from iris_portal.commit_behind import CommitBehind
 
 from ...models import (
     IMPORT_FINISHED_STATUSES, ImportJob, ImportMapping, ImportRowError, ImportSource, ImportStatus, InboundChannel,
@@ -81,9 +82,13 @@ def import_job_run(job_id: int) -> ImportJob | None:
     return ImportJob.objects.filter(pk=job_id).first()
 
 
-def import_job_steps(job_id: int) -> Iterator[ImportJob]:
-    """Run the job, yielding it after the header is read and after each committed chunk (the
-    portal's progress bar reads the same counters). A finished job is not run again."""
+def import_job_steps(job_id: int, *, overlap: bool = True) -> Iterator[ImportJob]:
+    """Run the job, yielding it after the header is read and after each chunk (the portal's
+    progress bar reads the same counters). A finished job is not run again.
+
+    ``overlap``: each chunk's COMMIT finishes in the background while the next chunk is read and
+    decided (iris_portal.commit_behind); the job's counters in the database may then trail the
+    yielded job by one chunk for a moment. Without it, each chunk is committed before the yield."""
     job = _claim(job_id)
     if job is None:
         return
@@ -106,11 +111,19 @@ def import_job_steps(job_id: int) -> Iterator[ImportJob]:
         # The next chunks are read, mapped and parsed while PostgreSQL writes this one. The
         # cyclic collector stays off meanwhile (~100 objects a row, all freed by reference
         # counting; run now and then, it walked the chunks waiting in the queue: 30 us a row).
-        with collector_paused(), AheadWhileWaiting(lambda pause: _chunks(table, plan, job, pause),
-                                                   connection=connection) as chunks:
+        # Each chunk's COMMIT (deferred foreign-key checks) runs while the next is decided.
+        with collector_paused(), CommitBehind(enabled=overlap) as commits, AheadWhileWaiting(
+                lambda pause: _chunks(table, plan, job, pause), connection=commits.connections()) as chunks:
+            batch.before_alone = commits.settle  # the order service's one-by-one path sees everything
+            written: frozenset = frozenset()
             for chunk in chunks:
-                _chunk_import(job, batch, plan, chunk)
-                statistics.rows_written(len(chunk.rows))
+                named = _chunk_keys(chunk)
+                if not named.isdisjoint(written):
+                    commits.settle()  # this chunk names patients or orders the previous one wrote
+                with commits.transaction():
+                    _chunk_import(job, batch, plan, chunk)
+                    statistics.rows_written(len(chunk.rows))
+                written = named
                 chunks.discard(chunk.release())  # freed by the producer, while PostgreSQL works
                 yield job
         _finish(job, ImportStatus.DONE)
@@ -191,6 +204,19 @@ def _chunks(table: Table, plan: FilePlan, job: ImportJob, pause) -> Iterator[_Ch
             yield chunk
     finally:
         rows.close()
+
+
+def _chunk_keys(chunk: _Chunk) -> frozenset:
+    """The patient and order ids the chunk's requests name."""
+    keys = set()
+    for item in chunk.prepared:
+        request = item.request
+        if request is not None:
+            if request.patient is not None:
+                keys.add(("patient", request.patient.local_id))
+            if request.order is not None:
+                keys.add(("order", request.order.local_id))
+    return frozenset(keys)
 
 
 def _chunk_import(job: ImportJob, batch: OrderBatch, plan: FilePlan, chunk: _Chunk) -> None:
