@@ -117,7 +117,7 @@ def import_job_steps(job_id: int, *, overlap: bool = True) -> Iterator[ImportJob
             batch.before_alone = commits.settle  # the order service's one-by-one path sees everything
             written: frozenset = frozenset()
             for chunk in chunks:
-                named = _chunk_keys(chunk)
+                named = chunk.keys
                 if not named.isdisjoint(written):
                     commits.settle()  # this chunk names patients or orders the previous one wrote
                 with commits.transaction():
@@ -171,6 +171,7 @@ class _Chunk:
     rows: list[Row] = field(default_factory=list)
     prepared: list = field(default_factory=list)  # the readable rows' requests, through OrderBatch.prepare
     body: str = ""  # the inbox text of the chunk's requests (R11)
+    keys: frozenset = frozenset()  # the patient and order ids its requests name (_chunk_keys)
 
     def release(self) -> list:
         """The rows and requests, handed over once imported (the chunk object itself may still
@@ -201,6 +202,7 @@ def _chunks(table: Table, plan: FilePlan, job: ImportJob, pause) -> Iterator[_Ch
             # (a chunk is ~0.5 MB), orjson 0.4; the same JSON (non-ASCII kept as UTF-8, not \u-escaped).
             chunk.body = orjson.dumps({"import_job": job.pk, "file": job.original_name, "sha256": job.sha256,
                                        "rows": items}).decode()
+            chunk.keys = _chunk_keys(chunk)
             yield chunk
     finally:
         rows.close()
