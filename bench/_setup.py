@@ -1,5 +1,6 @@
 """Shared benchmark setup: a dedicated PostgreSQL database, migrated, with the demo data."""
 import os
+import time
 import platform
 import sys
 from pathlib import Path
@@ -86,12 +87,26 @@ def percentile(values: list[float], pct: float) -> float:
 def server_cpu_seconds(backend_pid: int) -> float:
     """CPU time of the whole PostgreSQL server a backend belongs to: its postmaster's children,
     live (user + system) and exited (the postmaster's cutime + cstime). An import that opens a
-    second connection for a while (iris_portal.commit_behind) is counted whole."""
+    second connection for a while (iris_portal.commit_behind) is counted whole: a backend that
+    is exiting is waited for (its time moves to the postmaster when it is reaped)."""
     status = Path(f"/proc/{backend_pid}/status").read_text()
     postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+    deadline = time.monotonic() + 5
+    while _exiting_children(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.01)
     fields = _stat_fields(postmaster)
     exited = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0  # cutime, cstime
     return exited + cpu_seconds(postmaster, children=True) - cpu_seconds(postmaster)
+
+
+def _exiting_children(pid: int) -> bool:
+    """Whether a child of the process is a zombie (exited, its CPU time not yet with the parent)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    for kid in (listed.read_text().split() if listed.exists() else []):
+        fields = _stat_fields(int(kid))
+        if fields and fields[0] in ("Z", "X"):
+            return True
+    return False
 
 
 def cpu_seconds(*pids: int, children: bool = False) -> float:
