@@ -87,26 +87,28 @@ def percentile(values: list[float], pct: float) -> float:
 def server_cpu_seconds(backend_pid: int) -> float:
     """CPU time of the whole PostgreSQL server a backend belongs to: its postmaster's children,
     live (user + system) and exited (the postmaster's cutime + cstime). An import that opens a
-    second connection for a while (iris_portal.commit_behind) is counted whole: a backend that
-    is exiting is waited for (its time moves to the postmaster when it is reaped)."""
+    second connection for a while (iris_portal.commit_behind) is counted whole. A backend that
+    exits moves its time to the postmaster when it is reaped: zombies are waited for, and the
+    reading is repeated if the children changed while it was taken."""
     status = Path(f"/proc/{backend_pid}/status").read_text()
     postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
     deadline = time.monotonic() + 5
-    while _exiting_children(postmaster) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    fields = _stat_fields(postmaster)
-    exited = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0  # cutime, cstime
-    return exited + cpu_seconds(postmaster, children=True) - cpu_seconds(postmaster)
+    while time.monotonic() < deadline:
+        kids = _children(postmaster)
+        if any(_stat_fields(kid)[:1] in (["Z"], ["X"]) for kid in kids):
+            time.sleep(0.01)
+            continue
+        fields = _stat_fields(postmaster)
+        exited = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+        total = exited + cpu_seconds(*kids, children=True)
+        if _children(postmaster) == kids:
+            return total
+    raise RuntimeError("PostgreSQL's backends kept changing; no CPU reading")
 
 
-def _exiting_children(pid: int) -> bool:
-    """Whether a child of the process is a zombie (exited, its CPU time not yet with the parent)."""
+def _children(pid: int) -> list[int]:
     listed = Path(f"/proc/{pid}/task/{pid}/children")
-    for kid in (listed.read_text().split() if listed.exists() else []):
-        fields = _stat_fields(int(kid))
-        if fields and fields[0] in ("Z", "X"):
-            return True
-    return False
+    return [int(kid) for kid in listed.read_text().split()] if listed.exists() else []
 
 
 def cpu_seconds(*pids: int, children: bool = False) -> float:
