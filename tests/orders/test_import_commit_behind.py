@@ -144,3 +144,27 @@ def test_inside_an_atomic_block_each_unit_commits_in_place():
         with commits:
             with commits.transaction():
                 assert connection.in_atomic_block
+
+
+def test_an_error_in_a_chunk_keeps_the_chunks_before_it_and_a_rerun_finishes(monkeypatch, slow_commits):
+    """The chunk before the failing one is still committing when the error comes: it is kept
+    (its COMMIT is waited for), the failing chunk is rolled back, and running the job again
+    imports the rest without duplicating anything."""
+    org = _org("Rerun")
+    real = job_module._chunk_import
+
+    def chunk_import(job, batch, plan, chunk):
+        if chunk.rows[0].number == 6:  # the third chunk
+            raise RuntimeError("disk")
+        real(job, batch, plan, chunk)
+
+    monkeypatch.setattr(job_module, "_chunk_import", chunk_import)
+    job = _run(org, overlap=True)
+    assert job.status == ImportStatus.FAILED and "RuntimeError" in job.message
+    assert set(Order.objects.filter(organization=org).values_list("local_id", flat=True)) == {"O1", "O2", "O3", "O4"}
+    monkeypatch.setattr(job_module, "_chunk_import", real)
+    for job in import_job_steps(job.pk):
+        pass
+    serial = _org("Rerun, serial")
+    assert _outcome(org, ImportJob.objects.get(pk=job.pk))["orders"] == _outcome(
+        serial, _run(serial, overlap=False))["orders"]
