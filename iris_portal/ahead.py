@@ -112,7 +112,10 @@ class AheadWhileWaiting(Generic[T]):
         if not gate.is_set():
             gate.wait()
         while discarded and gate.is_set():
-            discarded.pop()  # one object freed at a time: the consumer may want the GIL back
+            try:
+                discarded.pop()  # one object freed at a time: the consumer may want the GIL back
+            except IndexError:  # emptied by discard() since the check
+                break
         if self._stopping:
             raise _Stopped
 
