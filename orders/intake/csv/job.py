@@ -1,7 +1,7 @@
 """Import jobs: keep the file, read it row by row, send each chunk of rows through the batch
 order service, count and record row errors, and say how it went.
 
-Each chunk (``IRIS_IMPORT_CHUNK_ROWS``, default 2,000 rows) is one transaction: its OrderRequests
+Each chunk (``IRIS_IMPORT_CHUNK_ROWS``, default 1,000 rows) is one transaction: its OrderRequests
 are stored raw in the inbox first (R11), then processed; progress is visible after every chunk.
 Memory stays flat: only one chunk is held at a time. Running a job again (a lost worker, a fixed
 site) re-reads the file; the order service's idempotency on order ids means nothing is created
@@ -39,7 +39,7 @@ STALE_RUNNING = dt.timedelta(minutes=10)
 
 
 def chunk_rows() -> int:
-    return int(getattr(settings, "IRIS_IMPORT_CHUNK_ROWS", 2000))
+    return int(getattr(settings, "IRIS_IMPORT_CHUNK_ROWS", 1000))
 
 
 def import_job_create(*, organization, name: str, content: File | bytes | None = None, source: str = ImportSource.PORTAL,
