@@ -3,8 +3,8 @@ chunks of an import file) runs in a background thread, but only while the consum
 waits: for PostgreSQL, or for the producer itself.
 
 Why: an import thread alternates its own Python (deciding and writing a chunk) with waits for
-PostgreSQL (the COPY of the chunk's rows, its COMMIT with the deferred foreign-key checks), about
-half and half. During the waits one of the two cores was idle. Pure-Python work that does not
+PostgreSQL (the chunk's lookups, the COPY of its rows, its COMMIT with the deferred foreign-key
+checks unless iris_portal.commit_behind runs that beside), about half and half. During the waits one of the two cores was idle. Pure-Python work that does not
 depend on the database (the next chunk's reading and canonical parsing) fits there.
 
 How: the producer calls ``pause()`` between units of work (rows); ``pause`` returns at once while

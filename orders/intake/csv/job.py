@@ -2,8 +2,10 @@
 order service, count and record row errors, and say how it went.
 
 Each chunk (``IRIS_IMPORT_CHUNK_ROWS``, default 1,000 rows) is one transaction: its OrderRequests
-are stored raw in the inbox first (R11), then processed; progress is visible after every chunk.
-Memory stays flat: only one chunk is held at a time. Running a job again (a lost worker, a fixed
+are stored raw in the inbox first (R11), then processed; progress is visible after every chunk
+(its COMMIT may finish while the next chunk is decided: iris_portal.commit_behind). Memory stays
+flat: a few chunks are held at a time (the one being written, the next one being read by
+iris_portal.ahead, the last one while it is freed). Running a job again (a lost worker, a fixed
 site) re-reads the file; the order service's idempotency on order ids means nothing is created
 twice."""
 import datetime as dt
