@@ -118,9 +118,7 @@ def cpu_seconds(*pids: int, children: bool = False) -> float:
     total = 0.0
     for pid in pids:
         if children:
-            listed = Path(f"/proc/{pid}/task/{pid}/children")
-            kids = listed.read_text().split() if listed.exists() else []
-            total += cpu_seconds(*(int(kid) for kid in kids), children=True)
+            total += cpu_seconds(*_children(pid), children=True)
         fields = _stat_fields(pid)
         if fields:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

@@ -44,16 +44,16 @@ class _Stopped(Exception):
 
 
 class AheadWhileWaiting(Generic[T]):
-    """``with AheadWhileWaiting(produce, connection=connection) as items: for item in items: ...``
+    """``with AheadWhileWaiting(produce, connections=[connection]) as items: for item in items: ...``
     where ``produce(pause)`` returns an iterable and calls ``pause()`` between units of work.
-    ``connection``: a Django database connection (or a list of them) whose waits open the gate
-    (PostgreSQL; with any other backend the producer runs only while the consumer waits for its
-    next item)."""
+    ``connections``: the Django database connections whose waits open the gate (CommitBehind's
+    two take turns; PostgreSQL only: with any other backend the producer runs only while the
+    consumer waits for its next item)."""
 
-    def __init__(self, produce: Callable[[Callable[[], None]], Iterable[T]], *, connection=None, depth: int = 1):
+    def __init__(self, produce: Callable[[Callable[[], None]], Iterable[T]], *, connections: Iterable = (),
+                 depth: int = 1):
         self._produce = produce
-        # one Django connection, or several (CommitBehind's two take turns)
-        self._connections = [c for c in (connection if isinstance(connection, list | tuple) else [connection]) if c]
+        self._connections = list(connections)
         self._queue: queue.Queue = queue.Queue()
         self._room = threading.Semaphore(depth)  # items the producer may build before one is taken
         self._gate = threading.Event()
@@ -61,7 +61,7 @@ class AheadWhileWaiting(Generic[T]):
         self._thread = threading.Thread(target=self._run, name="import-ahead", daemon=True)
         self._unhooks: list[Callable[[], None]] = []
         self._discarded: list = []
-        self._interval = sys.getswitchinterval()
+        self._interval = 0.0  # the switch interval to restore, read on entry
 
     def __enter__(self) -> Iterator[T]:
         self._interval = sys.getswitchinterval()

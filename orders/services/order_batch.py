@@ -93,10 +93,8 @@ class _Item:
         return self
 
     def provider_data(self, ctx: _Context) -> list:
-        """``_provider_data(ctx)``, from what ``derive`` worked out: the same rejection, the same
-        warnings added to the context's."""
-        if self.providers is None:
-            return _provider_data(ctx)
+        """``_provider_data(ctx)``, from what ``derive`` worked out (every item with a request
+        comes from ``prepare``): the same rejection, the same warnings added to the context's."""
         if isinstance(self.providers, RequestRejected):
             raise self.providers
         for warning in self.provider_warnings:

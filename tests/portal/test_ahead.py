@@ -56,7 +56,7 @@ def test_the_producer_runs_while_the_consumer_waits_for_postgresql():
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (the suite runs on it)")
     done: list = []
-    with AheadWhileWaiting(_counting(100_000, done), connection=connection, depth=100_000) as items:
+    with AheadWhileWaiting(_counting(100_000, done), connections=[connection], depth=100_000) as items:
         next(items)
         before = len(done)
         with connection.cursor() as cursor:

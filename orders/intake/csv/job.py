@@ -115,17 +115,16 @@ def import_job_steps(job_id: int, *, overlap: bool = True) -> Iterator[ImportJob
         # counting; run now and then, it walked the chunks waiting in the queue: 30 us a row).
         # Each chunk's COMMIT (deferred foreign-key checks) runs while the next is decided.
         with collector_paused(), CommitBehind(enabled=overlap) as commits, AheadWhileWaiting(
-                lambda pause: _chunks(table, plan, job, pause), connection=commits.connections()) as chunks:
+                lambda pause: _chunks(table, plan, job, pause), connections=commits.connections()) as chunks:
             batch.before_alone = commits.settle  # the order service's one-by-one path sees everything
             written: frozenset = frozenset()
             for chunk in chunks:
-                named = chunk.keys
-                if not named.isdisjoint(written):
+                if not chunk.keys.isdisjoint(written):
                     commits.settle()  # this chunk names patients or orders the previous one wrote
                 with commits.transaction():
                     _chunk_import(job, batch, plan, chunk)
                     statistics.rows_written(len(chunk.rows))
-                written = named
+                written = chunk.keys
                 chunks.discard(chunk.release())  # freed by the producer, while PostgreSQL works
                 yield job
         _finish(job, ImportStatus.DONE)
