@@ -10,6 +10,7 @@ import uuid
 import zoneinfo
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from orders.canonical.events import EVENT_MODELS, event_payload
@@ -79,12 +80,44 @@ def test_extra_fields_go_through_the_model():
     assert payload["ImageLocalId"] == "IMG-1" and payload["ResultObjectType"] == "ImageReceipt"
 
 
-def test_copy_json_texts_are_json_dumps():
+def test_copy_json_texts_hold_the_values_json_dumps_writes():
+    """The JSON columns are jsonb (PostgreSQL keeps the value, not the text): orjson's compact
+    text for plain values; json.dumps' own text for the short lists it remembers, for what
+    orjson would write its own way, and with a field's encoder."""
+    assert {f.db_type(connection) for f in Order._meta.concrete_fields if f.get_internal_type() == "JSONField"} == {"jsonb"}
     plan = _copy_plan(Order)
     for value in ([], {}, ["DR"], ["DR", "AMD"], [1], [True], [1.0], [None], ["a", 1], {"a": 1}, {"a": True},
-                  [["x"]], ["ü", "\"q\""], ["a", "b", "c", "d", "e"], None, "text", 3):
+                  [["x"]], ["ü", "\"q\""], ["a", "b", "c", "d", "e"], None, "text", 3,
+                  {"Warnings": ["w"], "IrisOrderId": 5, "Nested": {"k": [1, 2.5, None]}, "u": "ü\n\t\\"}):
         for _ in range(2):  # the second time from the remembered texts
-            assert plan._json(value, None) == json.dumps(value), value
+            text = plan._json(value, None)
+            assert json.loads(text) == value, value
+            if isinstance(value, list) and len(value) <= 4 and all(type(item) is str for item in value):
+                assert text == json.dumps(value)
+    for value in ({1: "x"}, [2**70], _Text("s"), {"k": [_Text("s")]}):  # orjson refuses or writes them otherwise
+        assert plan._json(value, None) == json.dumps(value), value
+    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    with pytest.raises(TypeError):  # as json.dumps without an encoder (orjson would write its own text)
+        plan._json({"v": stamp}, None)
+    assert json.loads(plan._json({"v": uuid.UUID(int=7)}, None)) == {"v": str(uuid.UUID(int=7))}  # as Django's encoder
+    for value in (stamp, uuid.UUID(int=7)):
+        assert plan._json({"v": value}, DjangoJSONEncoder) == json.dumps({"v": value}, cls=DjangoJSONEncoder)
+
+
+def test_copy_dates_and_times_are_iso_text_of_the_same_instant():
+    plan = _copy_plan(Patient)
+    names = [f.attname for f in Patient._meta.concrete_fields]
+    stamp = dt.datetime(2026, 3, 4, 10, 30, 0, 123, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+    values = {name: None for name in names} | {"dob": dt.date(1960, 1, 2), "created_at": stamp, "updated_at": "text"}
+    for _ in range(2):
+        row = plan.encoded(plan.values(values))
+        assert row[names.index("dob")] == "1960-01-02"
+        assert dt.datetime.fromisoformat(row[names.index("created_at")]) == stamp
+        assert row[names.index("updated_at")] == "text"
+
+
+class _Text(str):
+    pass
 
 
 def _event_rows(org):
