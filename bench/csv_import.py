@@ -3,7 +3,14 @@
 PostgreSQL, then imported again (every row a duplicate). Target: >= 10,000 rows/s for 100,000
 rows, with peak memory flat from 10,000 to 100,000 rows (issue 5).
 
-    .venv/bin/python bench/csv_import.py [--rows 100000] [--profile] [--phases] [--per-row 2000]
+    .venv/bin/python bench/csv_import.py [--rows 100000] [--profile] [--phases] [--per-row 2000] [--budget]
+
+``--budget`` runs one more first import (a new file into the same database) with the reading
+done in the importing thread, in turn, timed apart: the CPU a row costs in each of the three
+parts that must run somewhere (the reader's work: reading, mapping, canonical validation,
+what the rules derive from a request alone; the importing thread's rules and writes; PostgreSQL)
+and so the most this machine's cores could import if all three ran in parallel without losing
+anything, and how fast the importing thread goes when the reader's time is taken out.
 
 ``--phases`` times the import's steps (thread CPU time and wall time per row, cyclic-GC pauses):
 where the microseconds of a row go, with far less distortion than cProfile.
@@ -160,6 +167,63 @@ class Phases:
             counter.clear()
 
 
+class _TimedReader:
+    """Stands in for AheadWhileWaiting (``--budget``): the chunks are produced in the importing
+    thread when asked for, and the time that takes (thread CPU, wall) is kept apart."""
+
+    cpu = wall = 0.0
+
+    def __init__(self, produce, *, connections=(), depth=1):
+        self._items = iter(produce(lambda: None))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return next(self._items)
+        finally:
+            _TimedReader.wall += time.perf_counter() - wall
+            _TimedReader.cpu += time.thread_time() - cpu
+
+    def discard(self, objects):
+        pass  # dropped by the caller (freeing is counted as the importer's)
+
+
+def budget(rows: int, tmp: Path) -> None:
+    """The CPU budget of a row (see the module docstring, ``--budget``)."""
+    from orders.intake.csv import job as job_module
+
+    path = tmp / "budget.csv"
+    write_csv(path, rows, prefix="BUDGET")
+    threaded = job_module.AheadWhileWaiting
+    job_module.AheadWhileWaiting = _TimedReader
+    try:
+        job, wall, python_cpu, pg_cpu = import_file(path)
+    finally:
+        job_module.AheadWhileWaiting = threaded
+    assert job.created_count == rows, job.created_count
+    reader, importer, pg = _TimedReader.cpu / rows * 1e6, (python_cpu - _TimedReader.cpu) / rows * 1e6, pg_cpu / rows * 1e6
+    total, cores = reader + importer + pg, os.cpu_count()
+    print(f"budget, a first import of {rows} new rows with the reading in turn ({rows / wall:,.0f} rows/s), CPU a row:")
+    print(f"  reader: read, map, validate (canonical OrderRequest), derive   {reader:6.0f} us")
+    print(f"  importing thread: rules, writes (Python)                      {importer:6.0f} us")
+    print(f"  PostgreSQL (every backend, WAL writer, checkpointer)          {pg:6.0f} us")
+    print(f"  sum {total:.0f} us -> at most {cores / total * 1e6:,.0f} rows/s on {cores} cores even if all three ran "
+          f"in parallel and lost nothing (10,000 rows/s needs a sum <= {cores / 10_000 * 1e6:.0f} us)")
+    print(f"  the importing thread alone (the reader's {_TimedReader.wall:.1f} s taken out): "
+          f"{rows / (wall - _TimedReader.wall):,.0f} rows/s")
+
+
 def calibration_us() -> float:
     """Microseconds to parse one fixed row's OrderRequest (best of 3 x 2,000): the same Python
     work on a busy and an idle machine, to tell how much the figures above are slowed by
@@ -205,6 +269,7 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true", help="time the import's steps (CPU and wall per row)")
     parser.add_argument("--per-row", type=int, default=2000, help="rows for the one-by-one comparison (0: skip)")
     parser.add_argument("--memory-sizes", default="10000,100000", help="row counts for the memory runs ('': skip)")
+    parser.add_argument("--budget", action="store_true", help="the CPU a row costs in each part, and the ceiling")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -240,6 +305,8 @@ def main() -> None:
                   f"(-> {args.rows / (python_cpu + pg_cpu):,.0f} rows/s if only CPU time counted)")
             if phases:
                 phases.report(args.rows)
+        if args.budget:
+            budget(args.rows, Path(tmp))
     if args.per_row:
         from django.db import connection
 
