@@ -24,6 +24,7 @@ from django.utils import timezone
 from iris_portal.ahead import AheadWhileWaiting
 from iris_portal.collector import collector_paused
 from iris_portal.commit_behind import CommitBehind
+from iris_portal.cpu_affinity import one_cpu
 
 from ...models import (
     IMPORT_FINISHED_STATUSES, ImportJob, ImportMapping, ImportRowError, ImportSource, ImportStatus, InboundChannel,
@@ -113,8 +114,9 @@ def import_job_steps(job_id: int, *, overlap: bool = True) -> Iterator[ImportJob
         # The next chunks are read, mapped and parsed while PostgreSQL writes this one. The
         # cyclic collector stays off meanwhile (~100 objects a row, all freed by reference
         # counting; run now and then, it walked the chunks waiting in the queue: 30 us a row).
-        # Each chunk's COMMIT (deferred foreign-key checks) runs while the next is decided.
-        with collector_paused(), CommitBehind(enabled=overlap) as commits, AheadWhileWaiting(
+        # Each chunk's COMMIT (deferred foreign-key checks) runs while the next is decided. The
+        # two Python threads share one core (they take turns anyway); PostgreSQL has the other.
+        with collector_paused(), one_cpu(), CommitBehind(enabled=overlap) as commits, AheadWhileWaiting(
                 lambda pause: _chunks(table, plan, job, pause), connections=commits.connections()) as chunks:
             batch.before_alone = commits.settle  # the order service's one-by-one path sees everything
             written: frozenset = frozenset()
