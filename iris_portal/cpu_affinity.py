@@ -6,8 +6,9 @@ PostgreSQL's backends beside them. Left to the scheduler, the two threads hop be
 so each hand-over of the GIL wakes a thread on another core, with another cache, and PostgreSQL
 is pushed around too. Python gains nothing from a second core here (one thread runs at a time),
 so both threads stay on the core the importing thread is on and PostgreSQL has the other:
-bench/csv_import.py, 30,000 rows, 4,231-4,262 rows/s against 3,707-3,787 (Python CPU a row
-220 µs against 248), same for a re-import (docs/benchmarks.md).
+bench/csv_import.py, 30,000 rows alternated with the pin off, 3,888-4,098 rows/s against
+3,693-3,947 (Python CPU a row 229-235 µs against 238-252), re-import 4,144-4,284 against
+3,939-4,026 (docs/benchmarks.md, CSV import, session 7).
 
 The pin is the calling thread's (Linux affinity is per thread); threads it starts inside the
 block inherit it; the thread's own set is restored on leaving. Nothing is done where the

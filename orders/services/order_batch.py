@@ -701,7 +701,7 @@ class _CopyPlan:
     either way (a NaN is the exception: orjson writes null where ``json.dumps`` writes NaN, which
     PostgreSQL refuses; no payload of ours holds a float)."""
 
-    _CACHED = 10_000  # texts remembered per plan (a chunk needs a handful)
+    _CACHED = 10_000  # texts remembered per plan (a chunk needs a handful of stamps and lists)
 
     def __init__(self, model):
         meta = model._meta
@@ -727,11 +727,16 @@ class _CopyPlan:
             if type(value) in _TEMPORAL:
                 text = texts.get(value)
                 if text is None:
-                    text = value.isoformat()  # PostgreSQL reads ISO 8601 whatever its DateStyle
-                    if len(texts) < self._CACHED:
-                        texts[value] = text
+                    text = texts[value] = value.isoformat()  # PostgreSQL reads ISO 8601 whatever its DateStyle
+                    self._bound()
                 row[index] = text
         return row
+
+    def _bound(self) -> None:
+        """Start over when full (a worker imports file after file: the texts of the current
+        chunk come back at once, an old file's stay out)."""
+        if len(self._texts) > self._CACHED:
+            self._texts.clear()
 
     def _json(self, value, encoder) -> str:
         if encoder is None and type(value) in (list, dict) and len(value) <= 4:
@@ -741,9 +746,8 @@ class _CopyPlan:
                 key = tuple(value)
                 text = self._texts.get(key)
                 if text is None:
-                    text = json.dumps(value)
-                    if len(self._texts) < self._CACHED:
-                        self._texts[key] = text
+                    text = self._texts[key] = json.dumps(value)
+                    self._bound()
                 return text
         if encoder is None:
             try:

@@ -239,3 +239,15 @@ def test_a_rows_nested_dicts_are_built_as_by_walking_each_path():
                 if not got["Order"]:
                     del got["Order"]
             assert json.dumps(got) == json.dumps(expected), (header, row_cells)
+
+
+def test_copy_texts_start_over_when_full(monkeypatch):
+    plan = _copy_plan(Patient)
+    monkeypatch.setattr(plan, "_CACHED", 3)
+    monkeypatch.setattr(plan, "_texts", {})
+    names = [f.attname for f in Patient._meta.concrete_fields]
+    for day in range(1, 10):
+        values = {name: None for name in names} | {"dob": dt.date(1960, 1, day)}
+        assert plan.encoded(plan.values(values))[names.index("dob")] == f"1960-01-0{day}"
+        assert len(plan._texts) <= 4
+    assert plan._json(["DR"], None) == '["DR"]' and len(plan._texts) <= 4
