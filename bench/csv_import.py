@@ -205,6 +205,7 @@ def budget(rows: int, tmp: Path) -> None:
 
     path = tmp / "budget.csv"
     write_csv(path, rows, prefix="BUDGET")
+    _TimedReader.cpu = _TimedReader.wall = 0.0
     threaded = job_module.AheadWhileWaiting
     job_module.AheadWhileWaiting = _TimedReader
     try:

@@ -37,9 +37,11 @@ def test_the_thread_and_the_threads_it_starts_stay_on_one_cpu_then_get_their_set
 
 
 def test_restored_when_the_block_raises():
-    allowed = os.sched_getaffinity(0)
+    allowed, inside = os.sched_getaffinity(0), []
     with pytest.raises(ZeroDivisionError), one_cpu():
+        inside.append(os.sched_getaffinity(0))
         1 / 0
+    assert len(inside[0]) == 1  # it was pinned, and is no longer
     assert os.sched_getaffinity(0) == allowed
 
 
